@@ -1,0 +1,76 @@
+"""Model directories: ``model.json`` (format version, schema, parameters) plus ``arrays.npz``. No pickle."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelFormatError, UsageError
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.json"
+ARRAYS_FILE = "arrays.npz"
+
+
+def write_model_dir(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndarray]) -> Path:
+    """Write a model directory atomically (a half-written model is never left behind)."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target}: exists and is not a directory; choose another --out")
+    if target.is_dir() and any(target.iterdir()) and not (target / MODEL_FILE).exists():
+        raise UsageError(f"{target}: is a non-empty directory that holds no model; choose another --out")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for k, v in arrays.items():
+            if v.dtype == object:
+                raise TypeError(f"array {k} has dtype object, which would need pickle")
+        np.savez_compressed(tmp / ARRAYS_FILE, **arrays)
+        (tmp / MODEL_FILE).write_text(json.dumps({"format_version": FORMAT_VERSION, **meta}, indent=1))
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return target
+
+
+def read_model_dir(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read a model directory; a missing, damaged or newer-format model raises :class:`ModelFormatError`."""
+    p = Path(path)
+    if not p.exists():
+        raise ModelFormatError(f"{p}: no such model directory (create one with `simulacra fit`)")
+    if not (p / MODEL_FILE).exists():
+        raise ModelFormatError(f"{p}: is not a model directory ({MODEL_FILE} is missing)")
+    try:
+        meta = json.loads((p / MODEL_FILE).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ModelFormatError(f"{p / MODEL_FILE}: is damaged (not valid JSON); refit the model") from None
+    version = meta.get("format_version")
+    if not isinstance(version, int):
+        raise ModelFormatError(f"{p / MODEL_FILE}: has no format_version; refit the model")
+    if version > FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{p}: model format {version} is newer than this simulacra reads ({FORMAT_VERSION}); "
+            "upgrade simulacra (pip install -U simulacra)"
+        )
+    try:
+        with np.load(p / ARRAYS_FILE, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise ModelFormatError(f"{p}: {ARRAYS_FILE} is missing; refit the model") from None
+    except (ValueError, OSError) as exc:
+        raise ModelFormatError(f"{p / ARRAYS_FILE}: is damaged ({exc}); refit the model") from None
+    return meta, arrays
