@@ -119,3 +119,36 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
         elif ext == ".jsonl":
             df.to_json(tmp, orient="records", lines=True, date_format="iso")
     return p
+
+
+def write_chunks(chunks: Iterator[pd.DataFrame], path: str | os.PathLike) -> tuple[Path, int]:
+    """Stream DataFrame chunks into one file (atomically); return the path and the row count."""
+    p = check_writable(path)
+    ext = _suffix(p)
+    rows = 0
+    with atomic_path(p) as tmp:
+        writer = None
+        schema = None
+        try:
+            for i, chunk in enumerate(chunks):
+                rows += len(chunk)
+                if ext == ".parquet":
+                    import pyarrow as pa
+                    import pyarrow.parquet as pq
+
+                    table = pa.Table.from_pandas(chunk, preserve_index=False, schema=schema)
+                    if writer is None:
+                        schema = table.schema
+                        writer = pq.ParquetWriter(tmp, schema)
+                    writer.write_table(table)
+                elif ext in (".csv", ".tsv"):
+                    chunk.to_csv(tmp, index=False, header=i == 0, mode="w" if i == 0 else "a",
+                                 sep="\t" if ext == ".tsv" else ",")
+                else:
+                    with open(tmp, "w" if i == 0 else "a", encoding="utf-8") as fh:
+                        text = chunk.to_json(orient="records", lines=True, date_format="iso")
+                        fh.write(text if text.endswith("\n") else text + "\n")
+        finally:
+            if writer is not None:
+                writer.close()
+    return p, rows

@@ -1,0 +1,205 @@
+"""The ``simulacra`` command: a thin front door over the Python API.
+
+Every failure caused by input (files, options, schemas, conditions) is printed as one line,
+``error: ...``, with exit code 2 and no traceback; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from ..errors import SimulacraError, UsageError
+
+app = typer.Typer(
+    name="simulacra",
+    help="Synthetic data you can trust: learn from a table, sample realistic rows, check them.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+_state = {"debug": False}
+
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same output.")]
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
+    _state["debug"] = debug
+
+
+@contextmanager
+def _progress(quiet: bool, total: int | None, label: str):  # noqa: ANN202
+    """A rich progress bar (rows, rate, ETA) that is silent with --quiet or off a terminal."""
+    if quiet:
+        yield lambda *_: None
+        return
+    columns = [TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TimeRemainingColumn()]
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda step=1: bar.advance(task, step if isinstance(step, int) else 1)
+
+
+def _parse_kinds(items: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw in items or []:
+        if "=" not in raw:
+            raise UsageError(f"--kind '{raw}' is not of the form column=kind (e.g. age=float)")
+        col, kind = (s.strip() for s in raw.split("=", 1))
+        out[col] = kind
+    return out
+
+
+@app.command()
+def fit(
+    data: Annotated[Path, typer.Argument(help="Training table (.csv, .parquet, .jsonl).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
+    schema: Annotated[Path | None, typer.Option("--schema", help="Schema YAML (kinds, constraints).")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="Override a column kind: col=kind.")] = None,
+    synthesizer: Annotated[str, typer.Option("--synthesizer", "-s", help="Model: trees or copula.")] = "trees",
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Learn from a table and write a model directory."""
+    from ..io import read_table
+    from ..tabular import TabularSynthesizer
+
+    synth = TabularSynthesizer(synthesizer, seed=seed)
+    df = read_table(data)
+    overrides = _parse_kinds(kind)
+    with _progress(quiet, None, f"fitting {data.name}") as step:
+        synth.fit(df, schema=schema, overrides=overrides or None, progress=lambda _msg: step())
+    synth.save(out_dir)
+    if not quiet:
+        out.print(f"learned {len(df):,} rows × {len(df.columns)} columns with '{synthesizer}' → {out_dir}/")
+
+
+@app.command()
+def sample(
+    model_dir: Annotated[Path, typer.Argument(help="Model directory written by `simulacra fit`.")],
+    n: Annotated[int, typer.Option("-n", "--rows", help="Number of rows to sample.")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="Output file (.csv, .parquet, .jsonl).")],
+    where: Annotated[list[str] | None, typer.Option("--where", "-w",
+                                                    help="Condition col=value, col=a|b or col=lo..hi.")] = None,
+    rebalance: Annotated[str | None, typer.Option("--rebalance", help="Make this column's values equally "
+                                                                      "frequent.")] = None,
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Sample synthetic rows from a model directory."""
+    from ..io import check_writable, write_chunks
+    from ..tabular import TabularSynthesizer, parse_where
+
+    if n <= 0:
+        raise UsageError(f"-n must be a positive number of rows, got {n}")
+    if seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer, got {seed}")
+    check_writable(output)
+    conditions = parse_where(where or [])
+    synth = TabularSynthesizer.load(model_dir)
+    # resolve conditions before any output is opened, so a bad --where writes nothing
+    chunks = synth.iter_sample(n, conditions=conditions or None, rebalance=rebalance, seed=seed)
+    first = next(chunks)
+    with _progress(quiet, n, "sampling") as step:
+        step(len(first))
+
+        def stream():  # noqa: ANN202
+            yield first
+            for chunk in chunks:
+                step(len(chunk))
+                yield chunk
+
+        path, rows = write_chunks(stream(), output)
+    if not quiet:
+        out.print(f"wrote {rows:,} synthetic rows → {path}")
+
+
+@app.command("schema")
+def schema_cmd(
+    data: Annotated[Path, typer.Argument(help="A table to infer the schema of.")],
+    save: Annotated[Path | None, typer.Option("--out", "-o", help="Write the schema as YAML here.")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="Override a column kind: col=kind.")] = None,
+) -> None:
+    """Print the inferred schema (and optionally save it as YAML to edit and pass to `fit --schema`)."""
+    from ..io import read_table
+    from ..schema import infer_schema
+
+    df = read_table(data)
+    schema = infer_schema(df, _parse_kinds(kind) or None)
+    table = Table(title=f"{data.name}: {len(df):,} rows × {len(df.columns)} columns")
+    for name in ("column", "kind", "missing", "distinct", "why"):
+        table.add_column(name)
+    for (col, k, detail), name in zip(schema.describe(), df.columns, strict=True):
+        table.add_row(col, k, f"{df[name].isna().mean():.1%}", f"{df[name].nunique():,}", detail)
+    out.print(table)
+    if save is not None:
+        schema.save(save)
+        out.print(f"schema written → {save} (edit kinds or add constraints, then `simulacra fit --schema`)")
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's outputs.")] = Path(
+        "simulacra-demo"),
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Learn from the bundled UCI Adult census data and check the synthetic copy against a real holdout."""
+    from ..demo import run_demo
+
+    run_demo(out_dir, seed=seed, quiet=quiet, console=out, progress=lambda total, label: _progress(
+        quiet, total, label))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning expected errors into one line and exit code 2."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv if argv is not None else sys.argv[1:], prog_name="simulacra",
+                     standalone_mode=False)
+    except SimulacraError as exc:
+        if _state["debug"]:
+            raise
+        err.print(f"error: {exc}", markup=False, soft_wrap=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        err.print(f"error: {exc.format_message()} (see simulacra --help)", markup=False, soft_wrap=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        err.print("error: interrupted", markup=False)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("error: interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # an internal error: one line unless --debug
+        if _state["debug"] or "--debug" in (argv or sys.argv):
+            raise
+        err.print(f"error: internal error {type(exc).__name__}: {exc} (rerun with --debug and report it)",
+                  markup=False, soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

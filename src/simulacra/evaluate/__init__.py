@@ -1,0 +1,1 @@
+"""Validation of synthetic data against real train and holdout data."""
