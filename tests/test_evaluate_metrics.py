@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -74,36 +73,40 @@ def test_real_holdout_scores_high_and_shuffled_copy_loses_bivariate_accuracy(
     assert biv.index.names == ["column_1", "column_2"]
 
 
-def test_accuracy_is_fast_on_adult(train: pd.DataFrame, test: pd.DataFrame) -> None:
-    accuracy(train.head(100), test.head(100))  # warm up imports
-    t0 = time.perf_counter()
-    accuracy(train, test)
-    assert time.perf_counter() - t0 < 2.0
+# Figures reported by the anchor, mostlyai-qa 1.10.11, for Adult's test split against its train split
+# (its private functions prepare_data_for_accuracy, bin_data, calculate_univariates/bivariates with
+# bins=10; benchmarks/tabular.py can rerun the comparison live). Recorded here so the suite does not
+# need mostlyai-qa and the torch stack it pulls in.
+MOSTLYAI_QA_ADULT = {
+    "univariate": 0.99288,
+    "bivariate": 0.98205,
+    "per_column": {
+        "age": 0.99095,
+        "capital-gain": 0.99604,
+        "capital-loss": 0.99837,
+        "education": 0.99049,
+        "education-num": 0.99344,
+        "fnlwgt": 0.98294,
+        "hours-per-week": 0.9943,
+        "income": 0.99542,
+        "marital-status": 0.99236,
+        "native-country": 0.99438,
+        "occupation": 0.98822,
+        "race": 0.99748,
+        "relationship": 0.99018,
+        "sex": 0.99783,
+        "workclass": 0.99076,
+    },
+}
 
 
 def test_accuracy_agrees_with_mostlyai_qa(train: pd.DataFrame, test: pd.DataFrame) -> None:
-    pytest.importorskip("mostlyai.qa")
-    from mostlyai.qa._accuracy import bin_data, calculate_bivariates, calculate_univariates
-    from mostlyai.qa._sampling import prepare_data_for_accuracy
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        trn = prepare_data_for_accuracy(df_tgt=train, setup="1:1")
-        syn = prepare_data_for_accuracy(df_tgt=test, setup="1:1", ori_dtypes=trn.dtypes.to_dict())
-        trn_bin, bins = bin_data(trn, bins=10)
-        syn_bin, _ = bin_data(syn, bins=bins)
-        qa_uni = calculate_univariates(trn_bin, syn_bin)
-        qa_biv = calculate_bivariates(trn_bin, syn_bin)
-    qa = {"univariate": qa_uni["accuracy"].mean(), "bivariate": qa_biv["accuracy"].mean()}
-    qa["overall"] = (qa["univariate"] + qa["bivariate"]) / 2
-
     ours = accuracy(train, test)
-    for key in ("univariate", "bivariate", "overall"):
-        assert ours[key] == pytest.approx(qa[key], abs=0.01), key
-    # the binning is the same, so per-column figures agree up to mostlyai-qa's rounding to 5 decimals
+    assert ours["univariate"] == pytest.approx(MOSTLYAI_QA_ADULT["univariate"], abs=1e-4)
+    assert ours["bivariate"] == pytest.approx(MOSTLYAI_QA_ADULT["bivariate"], abs=1e-4)
     per_column = univariate_accuracy(train, test)
-    qa_per_column = pd.Series(qa_uni["accuracy"].to_numpy(), index=qa_uni["column"].str[len("tgt::") :])
-    assert (per_column - qa_per_column.reindex(per_column.index)).abs().max() < 1e-4
+    for col, value in MOSTLYAI_QA_ADULT["per_column"].items():
+        assert per_column[col] == pytest.approx(value, abs=1e-4), col
 
 
 def test_discretize_follows_training_bins(train: pd.DataFrame, test: pd.DataFrame) -> None:

@@ -92,8 +92,9 @@ def test_names_agree_with_people() -> None:
     first = fake_column(PiiKind.FIRST_NAME, 300, rng, people=people)
     last = fake_column(PiiKind.LAST_NAME, 300, rng, people=people)
     emails = fake_column(PiiKind.EMAIL, 300, rng, people=people)
-    for f, la, fu, fi, ls, e in zip(people["first_name"], people["last_name"], full, first, last, emails,
-                                    strict=True):
+    for f, la, fu, fi, ls, e in zip(
+        people["first_name"], people["last_name"], full, first, last, emails, strict=True
+    ):
         assert fu == f"{f} {la}"
         assert (fi, ls) == (f, la)
         local, domain = e.split("@")
@@ -105,8 +106,10 @@ def test_names_agree_with_people() -> None:
 
 
 def test_emails_are_ascii_lowercase_on_reserved_domains() -> None:
-    people = {"first_name": np.array(["Zoë", "Seán", "José"], dtype=object),
-              "last_name": np.array(["Ó Briain", "Müller", "O'Neil"], dtype=object)}
+    people = {
+        "first_name": np.array(["Zoë", "Seán", "José"], dtype=object),
+        "last_name": np.array(["Ó Briain", "Müller", "O'Neil"], dtype=object),
+    }
     emails = fake_column(PiiKind.EMAIL, 3, _rng(9), people=people)
     for e in emails:
         assert e.isascii() and e == e.lower()
@@ -183,9 +186,12 @@ def test_fake_text_is_found_by_leak_scanner() -> None:
     texts = [
         f"contact {e} or {p}; card {c}; ssn {s}; host {i}"
         for e, p, c, s, i in zip(
-            fake_column(PiiKind.EMAIL, 200, rng), fake_column(PiiKind.PHONE, 200, rng),
-            fake_column(PiiKind.CARD_NUMBER, 200, rng), fake_column(PiiKind.NATIONAL_ID, 200, rng),
-            fake_column(PiiKind.IP_ADDRESS, 200, rng), strict=True,
+            fake_column(PiiKind.EMAIL, 200, rng),
+            fake_column(PiiKind.PHONE, 200, rng),
+            fake_column(PiiKind.CARD_NUMBER, 200, rng),
+            fake_column(PiiKind.NATIONAL_ID, 200, rng),
+            fake_column(PiiKind.IP_ADDRESS, 200, rng),
+            strict=True,
         )
     ]
     counts = find_pii_in_text(texts)

@@ -39,66 +39,215 @@ def test_adult_categoricals_not_flagged_even_as_category_dtype() -> None:
 # Positives: realistic samples with NaN and a few malformed values (within the 10% tolerance)
 
 EMAILS = [
-    "jane.doe@example.com", "j.smith+news@mail.co.uk", "o'connor.p@uni-bonn.de", "ALICE_W@Example.ORG",
-    "bob99@test.io", NAN, "carlos.garcia@empresa.com.mx", "li.wei@company.cn", "anna-maria@web.de",
-    "mike@sub.domain.example.net", "support@shop.store", "x@y.info", "k.nguyen@corp.example",
-    "fatima.z@mail.ae", "tom.h@outlook.com", "sara@gmail.com", "pat@school.edu", "dev_ops@host.dev",
-    "ivan.petrov@yandex.ru", "noemi@posteo.de", "not an email",  # 1 malformed in 20 non-null
+    "jane.doe@example.com",
+    "j.smith+news@mail.co.uk",
+    "o'connor.p@uni-bonn.de",
+    "ALICE_W@Example.ORG",
+    "bob99@test.io",
+    NAN,
+    "carlos.garcia@empresa.com.mx",
+    "li.wei@company.cn",
+    "anna-maria@web.de",
+    "mike@sub.domain.example.net",
+    "support@shop.store",
+    "x@y.info",
+    "k.nguyen@corp.example",
+    "fatima.z@mail.ae",
+    "tom.h@outlook.com",
+    "sara@gmail.com",
+    "pat@school.edu",
+    "dev_ops@host.dev",
+    "ivan.petrov@yandex.ru",
+    "noemi@posteo.de",
+    "not an email",  # 1 malformed in 20 non-null
 ]
 
 PHONES = [
-    "+1 (555) 123-4567", "555-123-4567", "(555) 123 4567", "+44 20 7946 0958", "555.123.4567",
-    NAN, "+1-202-555-0143", "(312) 555-0198", "212 555 0175", "+49 30 901820", "555-867-5309",
-    "+33 1 23 45 67 89", "07700 900123", "(415) 555-2671 x204", "+61 2 9876 5432", "646.555.0101",
-    "555-1234", "+1 800 555 0199", "(020) 7946 0018", "202-555-0110", "call me",  # 1 malformed
+    "+1 (555) 123-4567",
+    "555-123-4567",
+    "(555) 123 4567",
+    "+44 20 7946 0958",
+    "555.123.4567",
+    NAN,
+    "+1-202-555-0143",
+    "(312) 555-0198",
+    "212 555 0175",
+    "+49 30 901820",
+    "555-867-5309",
+    "+33 1 23 45 67 89",
+    "07700 900123",
+    "(415) 555-2671 x204",
+    "+61 2 9876 5432",
+    "646.555.0101",
+    "555-1234",
+    "+1 800 555 0199",
+    "(020) 7946 0018",
+    "202-555-0110",
+    "call me",  # 1 malformed
 ]
 
 CARDS = [
-    "4111 1111 1111 1111", "5500-0000-0000-0004", "340000000000009", "6011000000000004",
-    "4012888888881881", NAN, "378282246310005", "5105105105105100", "4222222222222",
-    "3530111333300000", "6011 1111 1111 1117", "5555 5555 5555 4444", "4000-0566-5566-5556",
-    "2223003122003222", "4242424242424242", "30569309025904", "6200000000000005", "371449635398431",
+    "4111 1111 1111 1111",
+    "5500-0000-0000-0004",
+    "340000000000009",
+    "6011000000000004",
+    "4012888888881881",
+    NAN,
+    "378282246310005",
+    "5105105105105100",
+    "4222222222222",
+    "3530111333300000",
+    "6011 1111 1111 1117",
+    "5555 5555 5555 4444",
+    "4000-0566-5566-5556",
+    "2223003122003222",
+    "4242424242424242",
+    "30569309025904",
+    "6200000000000005",
+    "371449635398431",
     "4111111111111112",  # one Luhn-invalid
 ]
 
 SSNS = [
-    "123-45-6789", "078-05-1120", "219-09-9999", "457-55-5462", NAN, "536-22-1029", "001-01-0001",
-    "665-12-4412", "772-34-8812", "234-56-7890", "345-67-8901", "456-78-9012", "567-89-0123",
-    "678-90-1234", "789-01-2345", "890-12-3456", "901-23-4567", "112-23-3445", "223-34-4556",
+    "123-45-6789",
+    "078-05-1120",
+    "219-09-9999",
+    "457-55-5462",
+    NAN,
+    "536-22-1029",
+    "001-01-0001",
+    "665-12-4412",
+    "772-34-8812",
+    "234-56-7890",
+    "345-67-8901",
+    "456-78-9012",
+    "567-89-0123",
+    "678-90-1234",
+    "789-01-2345",
+    "890-12-3456",
+    "901-23-4567",
+    "112-23-3445",
+    "223-34-4556",
     "123456789",  # malformed
 ]
 
 IPS = [
-    "192.168.1.10", "10.0.0.1", "8.8.8.8", "255.255.255.0", "172.16.254.3", NAN, "2001:db8::1",
-    "fe80::1ff:fe23:4567:890a", "::1", "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "127.0.0.1",
-    "203.0.113.42", "::ffff:192.0.2.128", "100.64.0.1", "1.2.3.4", "198.51.100.7", "169.254.10.20",
-    "2606:4700:4700::1111", "0.0.0.0", "localhost",  # malformed
+    "192.168.1.10",
+    "10.0.0.1",
+    "8.8.8.8",
+    "255.255.255.0",
+    "172.16.254.3",
+    NAN,
+    "2001:db8::1",
+    "fe80::1ff:fe23:4567:890a",
+    "::1",
+    "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+    "127.0.0.1",
+    "203.0.113.42",
+    "::ffff:192.0.2.128",
+    "100.64.0.1",
+    "1.2.3.4",
+    "198.51.100.7",
+    "169.254.10.20",
+    "2606:4700:4700::1111",
+    "0.0.0.0",
+    "localhost",  # malformed
 ]
 
 NAMES = [
-    "John Smith", "Mary-Jane O'Brien", "José Álvarez", "Ludwig van Beethoven", NAN, "Dr. Ada Lovelace",
-    "Martin Luther King Jr.", "Li Wei", "Anne-Marie Dupont", "Smith, John", "J. R. R. Tolkien",
-    "Zoë Kravitz", "Seán O'Neill", "Chloé Martin", "Hiroshi Tanaka", "Amara Okafor", "D'Angelo Russell",
-    "Grace Hopper", "Alan Turing", "Katherine Johnson", "n/a",  # malformed
+    "John Smith",
+    "Mary-Jane O'Brien",
+    "José Álvarez",
+    "Ludwig van Beethoven",
+    NAN,
+    "Dr. Ada Lovelace",
+    "Martin Luther King Jr.",
+    "Li Wei",
+    "Anne-Marie Dupont",
+    "Smith, John",
+    "J. R. R. Tolkien",
+    "Zoë Kravitz",
+    "Seán O'Neill",
+    "Chloé Martin",
+    "Hiroshi Tanaka",
+    "Amara Okafor",
+    "D'Angelo Russell",
+    "Grace Hopper",
+    "Alan Turing",
+    "Katherine Johnson",
+    "n/a",  # malformed
 ]
 
 FIRST = [
-    "James", "Mary", "Jean-Luc", "Zoë", NAN, "Seán", "D'Andre", "Anne Marie", "Mohammed", "Olga",
-    "Priya", "Kwame", "Ingrid", "Mateo", "Yuki", "Aoife", "Liam", "Emma", "Noah", "Olivia", "123",
+    "James",
+    "Mary",
+    "Jean-Luc",
+    "Zoë",
+    NAN,
+    "Seán",
+    "D'Andre",
+    "Anne Marie",
+    "Mohammed",
+    "Olga",
+    "Priya",
+    "Kwame",
+    "Ingrid",
+    "Mateo",
+    "Yuki",
+    "Aoife",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Olivia",
+    "123",
 ]
 
 LAST = [
-    "Smith", "O'Brien", "García", "van der Berg", "Nguyen", NAN, "Müller", "Smith-Jones", "Kowalski",
-    "Okafor", "MacDonald", "Da Silva", "Rossi", "Johansson", "Kim", "Patel", "Ivanova", "Dubois",
-    "Tanaka", "Hernández", "unknown",
+    "Smith",
+    "O'Brien",
+    "García",
+    "van der Berg",
+    "Nguyen",
+    NAN,
+    "Müller",
+    "Smith-Jones",
+    "Kowalski",
+    "Okafor",
+    "MacDonald",
+    "Da Silva",
+    "Rossi",
+    "Johansson",
+    "Kim",
+    "Patel",
+    "Ivanova",
+    "Dubois",
+    "Tanaka",
+    "Hernández",
+    "unknown",
 ]
 
 ADDRESSES = [
-    "123 Main St", "42 Elm Street Apt 5", "1600 Pennsylvania Avenue NW", "221B Baker Street", NAN,
-    "350 Fifth Ave, New York, NY 10118", "9 W. 57th St.", "77 Massachusetts Ave", "1 Infinite Loop",
-    "500 Oak Rd", "12 Sunset Blvd", "8 Cherry Tree Lane", "31 Spooner Ln", "4059 Mt Lee Dr",
-    "10 Downing Street", "742 Evergreen Terrace", "2 Hilltop Way", "15 Kings Ct", "88 Market Pl",
-    "1234 Maple Drive Suite 200", "PO Box",  # malformed
+    "123 Main St",
+    "42 Elm Street Apt 5",
+    "1600 Pennsylvania Avenue NW",
+    "221B Baker Street",
+    NAN,
+    "350 Fifth Ave, New York, NY 10118",
+    "9 W. 57th St.",
+    "77 Massachusetts Ave",
+    "1 Infinite Loop",
+    "500 Oak Rd",
+    "12 Sunset Blvd",
+    "8 Cherry Tree Lane",
+    "31 Spooner Ln",
+    "4059 Mt Lee Dr",
+    "10 Downing Street",
+    "742 Evergreen Terrace",
+    "2 Hilltop Way",
+    "15 Kings Ct",
+    "88 Market Pl",
+    "1234 Maple Drive Suite 200",
+    "PO Box",  # malformed
 ]
 
 
@@ -128,10 +277,14 @@ def test_detects_each_kind(name: str, values: list, kind: PiiKind) -> None:
 
 def test_every_kind_has_a_positive_case() -> None:
     cases = {
-        PiiKind.EMAIL: ("e", EMAILS), PiiKind.PHONE: ("p", PHONES), PiiKind.CARD_NUMBER: ("c", CARDS),
-        PiiKind.NATIONAL_ID: ("s", SSNS), PiiKind.IP_ADDRESS: ("i", IPS),
+        PiiKind.EMAIL: ("e", EMAILS),
+        PiiKind.PHONE: ("p", PHONES),
+        PiiKind.CARD_NUMBER: ("c", CARDS),
+        PiiKind.NATIONAL_ID: ("s", SSNS),
+        PiiKind.IP_ADDRESS: ("i", IPS),
         PiiKind.PERSON_NAME: ("name", NAMES),
-        PiiKind.FIRST_NAME: ("firstname", FIRST), PiiKind.LAST_NAME: ("lastname", LAST),
+        PiiKind.FIRST_NAME: ("firstname", FIRST),
+        PiiKind.LAST_NAME: ("lastname", LAST),
         PiiKind.STREET_ADDRESS: ("a", ADDRESSES),
     }
     assert set(cases) == set(PiiKind)
@@ -324,6 +477,10 @@ def test_find_pii_in_text_on_clean_text_is_zero() -> None:
     rows = rows.head(5000)
     counts = find_pii_in_text(rows)
     assert set(counts) == {
-        PiiKind.EMAIL, PiiKind.PHONE, PiiKind.CARD_NUMBER, PiiKind.NATIONAL_ID, PiiKind.IP_ADDRESS
+        PiiKind.EMAIL,
+        PiiKind.PHONE,
+        PiiKind.CARD_NUMBER,
+        PiiKind.NATIONAL_ID,
+        PiiKind.IP_ADDRESS,
     }
     assert sum(counts.values()) == 0

@@ -142,8 +142,13 @@ def write_chunks(chunks: Iterator[pd.DataFrame], path: str | os.PathLike) -> tup
                         writer = pq.ParquetWriter(tmp, schema)
                     writer.write_table(table)
                 elif ext in (".csv", ".tsv"):
-                    chunk.to_csv(tmp, index=False, header=i == 0, mode="w" if i == 0 else "a",
-                                 sep="\t" if ext == ".tsv" else ",")
+                    chunk.to_csv(
+                        tmp,
+                        index=False,
+                        header=i == 0,
+                        mode="w" if i == 0 else "a",
+                        sep="\t" if ext == ".tsv" else ",",
+                    )
                 else:
                     with open(tmp, "w" if i == 0 else "a", encoding="utf-8") as fh:
                         text = chunk.to_json(orient="records", lines=True, date_format="iso")

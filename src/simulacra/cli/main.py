@@ -53,8 +53,13 @@ def _progress(quiet: bool, total: int | None, label: str):  # noqa: ANN202
     if quiet:
         yield lambda *_: None
         return
-    columns = [TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TimeRemainingColumn()]
+    columns = [
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda step=1: bar.advance(task, step if isinstance(step, int) else 1)
@@ -75,8 +80,12 @@ def fit(
     data: Annotated[Path, typer.Argument(help="Training table (.csv, .parquet, .jsonl).")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
     schema: Annotated[Path | None, typer.Option("--schema", help="Schema YAML (kinds, constraints).")] = None,
-    kind: Annotated[list[str] | None, typer.Option("--kind", help="Override a column kind: col=kind.")] = None,
-    synthesizer: Annotated[str, typer.Option("--synthesizer", "-s", help="Model: trees or copula.")] = "trees",
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="Override a column kind: col=kind.")
+    ] = None,
+    synthesizer: Annotated[
+        str, typer.Option("--synthesizer", "-s", help="Model: trees or copula.")
+    ] = "trees",
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -99,10 +108,12 @@ def sample(
     model_dir: Annotated[Path, typer.Argument(help="Model directory written by `simulacra fit`.")],
     n: Annotated[int, typer.Option("-n", "--rows", help="Number of rows to sample.")],
     output: Annotated[Path, typer.Option("--out", "-o", help="Output file (.csv, .parquet, .jsonl).")],
-    where: Annotated[list[str] | None, typer.Option("--where", "-w",
-                                                    help="Condition col=value, col=a|b or col=lo..hi.")] = None,
-    rebalance: Annotated[str | None, typer.Option("--rebalance", help="Make this column's values equally "
-                                                                      "frequent.")] = None,
+    where: Annotated[
+        list[str] | None, typer.Option("--where", "-w", help="Condition col=value, col=a|b or col=lo..hi.")
+    ] = None,
+    rebalance: Annotated[
+        str | None, typer.Option("--rebalance", help="Make this column's values equally frequent.")
+    ] = None,
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -138,7 +149,9 @@ def sample(
 def schema_cmd(
     data: Annotated[Path, typer.Argument(help="A table to infer the schema of.")],
     save: Annotated[Path | None, typer.Option("--out", "-o", help="Write the schema as YAML here.")] = None,
-    kind: Annotated[list[str] | None, typer.Option("--kind", help="Override a column kind: col=kind.")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help="Override a column kind: col=kind.")
+    ] = None,
 ) -> None:
     """Print the inferred schema (and optionally save it as YAML to edit and pass to `fit --schema`)."""
     from ..io import read_table
@@ -160,23 +173,30 @@ def schema_cmd(
 @app.command()
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's outputs.")] = Path(
-        "simulacra-demo"),
+        "simulacra-demo"
+    ),
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
     """Learn from the bundled UCI Adult census data and check the synthetic copy against a real holdout."""
     from ..demo import run_demo
 
-    run_demo(out_dir, seed=seed, quiet=quiet, console=out, progress=lambda total, label: _progress(
-        quiet, total, label))
+    run_demo(
+        out_dir,
+        seed=seed,
+        quiet=quiet,
+        console=out,
+        progress=lambda total, label: _progress(quiet, total, label),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning expected errors into one line and exit code 2."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv if argv is not None else sys.argv[1:], prog_name="simulacra",
-                     standalone_mode=False)
+        command.main(
+            args=argv if argv is not None else sys.argv[1:], prog_name="simulacra", standalone_mode=False
+        )
     except SimulacraError as exc:
         if _state["debug"]:
             raise
@@ -196,8 +216,11 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # an internal error: one line unless --debug
         if _state["debug"] or "--debug" in (argv or sys.argv):
             raise
-        err.print(f"error: internal error {type(exc).__name__}: {exc} (rerun with --debug and report it)",
-                  markup=False, soft_wrap=True)
+        err.print(
+            f"error: internal error {type(exc).__name__}: {exc} (rerun with --debug and report it)",
+            markup=False,
+            soft_wrap=True,
+        )
         sys.exit(1)
 
 

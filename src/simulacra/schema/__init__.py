@@ -6,6 +6,15 @@ from .kinds import Kind, PiiKind
 from .model import ColumnSchema, Schema, load_schema
 
 __all__ = [
-    "ColumnSchema", "Fixed", "Formula", "Inequality", "Kind", "PiiKind", "Range", "Schema",
-    "complete_schema", "infer_schema", "load_schema",
+    "ColumnSchema",
+    "Fixed",
+    "Formula",
+    "Inequality",
+    "Kind",
+    "PiiKind",
+    "Range",
+    "Schema",
+    "complete_schema",
+    "infer_schema",
+    "load_schema",
 ]

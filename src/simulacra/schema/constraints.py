@@ -9,6 +9,7 @@ Written in a schema file as a list under ``constraints:``::
       - inequality: checkout > checkin     # also >=, <, <=
       - fixed: [city, state]               # only combinations seen in the data
       - formula: total = price * qty       # + - * / ** ( ) numbers, columns, round/abs/min/max
+      - formula: net = `capital-gain` - `capital-loss`   # backticks around names that are not identifiers
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import ast
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from ..errors import ConstraintError
 
+_QUOTED = re.compile(r"`([^`]+)`")
 _INEQ = re.compile(r"^\s*([^<>=!]+?)\s*(>=|<=|>|<)\s*([^<>=!]+?)\s*$")
 
 
@@ -78,8 +80,22 @@ class Fixed(BaseModel):
 
 _ALLOWED_FUNCS = {"round", "abs", "min", "max"}
 _ALLOWED_NODES = (
-    ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant, ast.Call,
-    ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv, ast.USub, ast.UAdd,
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Call,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.Pow,
+    ast.Mod,
+    ast.FloorDiv,
+    ast.USub,
+    ast.UAdd,
 )
 
 
@@ -98,7 +114,7 @@ class Formula(BaseModel):
         if not target:
             raise ValueError(f"'{v}' has no target column before '='")
         try:
-            tree = ast.parse(expr, mode="eval")
+            tree = ast.parse(_prepare(expr)[0], mode="eval")
         except SyntaxError:
             raise ValueError(f"'{expr}' is not a valid expression") from None
         for node in ast.walk(tree):
@@ -112,7 +128,7 @@ class Formula(BaseModel):
 
     @property
     def target(self) -> str:
-        return self.formula.split("=")[0].strip()
+        return self.formula.split("=")[0].strip().strip("`")
 
     @property
     def expression(self) -> str:
@@ -120,11 +136,10 @@ class Formula(BaseModel):
 
     @property
     def inputs(self) -> list[str]:
-        tree = ast.parse(self.expression, mode="eval")
-        names = {
-            n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in _ALLOWED_FUNCS
-        }
-        return sorted(names)
+        code, names = _prepare(self.expression)
+        tree = ast.parse(code, mode="eval")
+        found = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in _ALLOWED_FUNCS}
+        return sorted(names.get(x, x) for x in found)
 
     @property
     def columns(self) -> list[str]:
@@ -134,18 +149,37 @@ class Formula(BaseModel):
         """Evaluate the expression over the columns of ``df`` (vectorised)."""
         import numpy as np
 
-        tree = ast.parse(self.expression, mode="eval")
-        env = {name: df[name].to_numpy(dtype=float) for name in self.inputs}
+        code, names = _prepare(self.expression)
+        tree = ast.parse(code, mode="eval")
+        found = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in _ALLOWED_FUNCS}
+        env = {x: df[names.get(x, x)].to_numpy(dtype=float) for x in found}
         funcs = {"round": np.round, "abs": np.abs, "min": np.minimum, "max": np.maximum}
         return _eval(tree.body, env, funcs)
+
+
+def _prepare(expr: str) -> tuple[str, dict[str, str]]:
+    """Replace backtick-quoted column names by identifiers; return the code and the name map."""
+    names: dict[str, str] = {}
+
+    def sub(m: re.Match) -> str:
+        ident = f"_col{len(names)}"
+        names[ident] = m.group(1)
+        return ident
+
+    return _QUOTED.sub(sub, expr), names
 
 
 def _eval(node: ast.AST, env: dict, funcs: dict):  # noqa: ANN202
     import operator
 
     ops = {
-        ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-        ast.Pow: operator.pow, ast.Mod: operator.mod, ast.FloorDiv: operator.floordiv,
+        ast.Add: operator.add,
+        ast.Sub: operator.sub,
+        ast.Mult: operator.mul,
+        ast.Div: operator.truediv,
+        ast.Pow: operator.pow,
+        ast.Mod: operator.mod,
+        ast.FloorDiv: operator.floordiv,
     }
     if isinstance(node, ast.Constant):
         return node.value
@@ -162,7 +196,27 @@ def _eval(node: ast.AST, env: dict, funcs: dict):  # noqa: ANN202
     raise ConstraintError(f"formula element {type(node).__name__} is not allowed")
 
 
-Constraint = Annotated[Range | Inequality | Fixed | Formula, Field(union_mode="left_to_right")]
+def _constraint_type(value: object) -> str | None:
+    if isinstance(value, dict):
+        found = [k for k in ("range", "inequality", "fixed", "formula") if k in value]
+        return found[0] if len(found) == 1 else None
+    for cls, tag in ((Range, "range"), (Inequality, "inequality"), (Fixed, "fixed"), (Formula, "formula")):
+        if isinstance(value, cls):
+            return tag
+    return None
+
+
+Constraint = Annotated[
+    Annotated[Range, Tag("range")]
+    | Annotated[Inequality, Tag("inequality")]
+    | Annotated[Fixed, Tag("fixed")]
+    | Annotated[Formula, Tag("formula")],
+    Discriminator(
+        _constraint_type,
+        custom_error_type="constraint_type",
+        custom_error_message="a constraint needs exactly one of range:, inequality:, fixed:, formula:",
+    ),
+]
 
 
 def constraint_label(c: Range | Inequality | Fixed | Formula) -> str:

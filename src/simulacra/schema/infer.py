@@ -101,11 +101,18 @@ def infer_column(name: str, values: pd.Series) -> ColumnSchema:
         )
     unique_share = k / n
     no_space = not strs.str.contains(r"\s", regex=True).any()
-    if k == n and n >= 20 and no_space and (_ID_NAME.search(str(name)) or strs.str.contains(r"\d").mean() > 0.9):
+    if (
+        k == n
+        and n >= 20
+        and no_space
+        and (_ID_NAME.search(str(name)) or strs.str.contains(r"\d").mean() > 0.9)
+    ):
         return ColumnSchema(kind=Kind.ID, note="unique codes; regenerated fresh in the same shape")
     words = _sample(strs).str.split().str.len()
     if unique_share >= 0.5 and float(words.mean()) >= 4 and n >= 10:
-        return ColumnSchema(kind=Kind.TEXT, note="free text; not learned (use `simulacra text` for realistic text)")
+        return ColumnSchema(
+            kind=Kind.TEXT, note="free text; not learned (use `simulacra text` for realistic text)"
+        )
     if k == n and n >= 20 and unique_share == 1:
         return ColumnSchema(kind=Kind.ID, note="every value distinct; regenerated fresh")
     return ColumnSchema(kind=Kind.CATEGORICAL, note=const or (f"{k} distinct values" if k > 1000 else None))

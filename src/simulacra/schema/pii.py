@@ -131,9 +131,7 @@ phone numbers must also have 7 to 15 digits."""
 
 TEXT_PATTERNS: dict[PiiKind, re.Pattern[str]] = {
     PiiKind.EMAIL: re.compile(rf"(?<![A-Za-z0-9._%+'\-]){_EMAIL_CORE}(?![A-Za-z0-9\-])"),
-    PiiKind.IP_ADDRESS: re.compile(
-        rf"(?<![\w.:]){_IPV4_CORE}(?![\w.]*\d)|(?<![\w:]){_IPV6_CORE}(?![\w:])"
-    ),
+    PiiKind.IP_ADDRESS: re.compile(rf"(?<![\w.:]){_IPV4_CORE}(?![\w.]*\d)|(?<![\w:]){_IPV6_CORE}(?![\w:])"),
     PiiKind.CARD_NUMBER: re.compile(rf"(?<![\d\-])(?<!\d )(?<!\d-){_CARD_CORE}(?![ \-]?\d)"),
     PiiKind.NATIONAL_ID: re.compile(rf"(?<![\d\-]){_SSN_CORE}(?![\-]?\d)"),
     PiiKind.PHONE: re.compile(
@@ -152,16 +150,66 @@ def _name_tokens(name: str) -> list[str]:
 
 
 _PERSON_WORDS = (
-    "customer", "client", "person", "employee", "patient", "contact", "owner", "holder", "member",
-    "student", "buyer", "seller", "recipient", "sender", "applicant", "passenger", "guest", "driver",
-    "author", "manager", "teacher", "doctor", "physician", "beneficiary", "subscriber", "insured",
-    "billing", "shipping", "emergency", "parent", "spouse", "full", "legal", "real",
+    "customer",
+    "client",
+    "person",
+    "employee",
+    "patient",
+    "contact",
+    "owner",
+    "holder",
+    "member",
+    "student",
+    "buyer",
+    "seller",
+    "recipient",
+    "sender",
+    "applicant",
+    "passenger",
+    "guest",
+    "driver",
+    "author",
+    "manager",
+    "teacher",
+    "doctor",
+    "physician",
+    "beneficiary",
+    "subscriber",
+    "insured",
+    "billing",
+    "shipping",
+    "emergency",
+    "parent",
+    "spouse",
+    "full",
+    "legal",
+    "real",
 )
 _FIRST_ENDINGS = ("firstname", "givenname", "forename", "forenames", "christianname")
 _LAST_ENDINGS = ("lastname", "surname", "familyname", "maidenname")
 _NOT_STREET_WORDS = frozenset(
-    {"email", "mail", "ip", "ipv4", "ipv6", "mac", "url", "web", "website", "wallet", "hardware", "hex",
-     "memory", "mem", "host", "server", "contract", "token", "btc", "eth"}
+    {
+        "email",
+        "mail",
+        "ip",
+        "ipv4",
+        "ipv6",
+        "mac",
+        "url",
+        "web",
+        "website",
+        "wallet",
+        "hardware",
+        "hex",
+        "memory",
+        "mem",
+        "host",
+        "server",
+        "contract",
+        "token",
+        "btc",
+        "eth",
+    }
 )
 
 

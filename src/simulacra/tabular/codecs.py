@@ -27,8 +27,9 @@ def _json_value(v: Any) -> Any:
 class NumericCodec:
     """Integer, float or datetime column ⇄ ordinal bin codes."""
 
-    def __init__(self, kind: Kind, n_bins: int = 40, n_inner: int = 8, exact_max: int = 60,
-                 point_share: float = 0.01) -> None:
+    def __init__(
+        self, kind: Kind, n_bins: int = 40, n_inner: int = 8, exact_max: int = 60, point_share: float = 0.01
+    ) -> None:
         self.kind = kind
         self.n_bins = n_bins
         self.n_inner = n_inner
@@ -40,8 +41,12 @@ class NumericCodec:
         """Learn bins from float values ``x`` (NaN = missing)."""
         finite = x[~np.isnan(x)]
         self.has_missing_ = bool(np.isnan(x).any())
-        self.integral_ = bool(self.kind == Kind.INTEGER or self.kind == Kind.DATETIME
-                              and finite.size and np.all(finite == np.round(finite)))
+        self.integral_ = bool(
+            self.kind == Kind.INTEGER
+            or self.kind == Kind.DATETIME
+            and finite.size
+            and np.all(finite == np.round(finite))
+        )
         uniq, counts = np.unique(finite, return_counts=True)
         if uniq.size <= self.exact_max:
             points, rest = uniq, np.empty(0)
@@ -106,8 +111,9 @@ class NumericCodec:
             codes[nan] = self.missing_code if self.missing_code is not None else 0
         return codes
 
-    def decode(self, codes: np.ndarray, rng: np.random.Generator,
-               lo: float | None = None, hi: float | None = None) -> np.ndarray:
+    def decode(
+        self, codes: np.ndarray, rng: np.random.Generator, lo: float | None = None, hi: float | None = None
+    ) -> np.ndarray:
         """Fresh float values for codes (missing code → NaN), optionally kept within [lo, hi]."""
         out = np.full(codes.shape[0], np.nan)
         valid = codes < self.lo_.size
@@ -149,16 +155,26 @@ class NumericCodec:
                 pieces = np.clip(np.minimum(inner[1:], hi_v) - np.maximum(inner[:-1], lo_v), 0, None)
                 widths = inner[1:] - inner[:-1]
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    frac = np.where(widths > 0, pieces / np.where(widths > 0, widths, 1),
-                                    ((inner[:-1] >= lo_v) & (inner[:-1] <= hi_v)).astype(float))
+                    frac = np.where(
+                        widths > 0,
+                        pieces / np.where(widths > 0, widths, 1),
+                        ((inner[:-1] >= lo_v) & (inner[:-1] <= hi_v)).astype(float),
+                    )
                 w[i] = float(frac.mean())
         return w
 
     # -- persistence ----------------------------------------------------------------------------
     def to_state(self, prefix: str) -> tuple[dict, dict[str, np.ndarray]]:
-        meta = {"type": "numeric", "kind": self.kind.value, "n_bins": self.n_bins, "n_inner": self.n_inner,
-                "exact_max": self.exact_max, "point_share": self.point_share,
-                "has_missing": self.has_missing_, "integral": self.integral_}
+        meta = {
+            "type": "numeric",
+            "kind": self.kind.value,
+            "n_bins": self.n_bins,
+            "n_inner": self.n_inner,
+            "exact_max": self.exact_max,
+            "point_share": self.point_share,
+            "has_missing": self.has_missing_,
+            "integral": self.integral_,
+        }
         return meta, {f"{prefix}.lo": self.lo_, f"{prefix}.hi": self.hi_, f"{prefix}.inner": self.inner_}
 
     @classmethod
@@ -184,7 +200,7 @@ class CategoricalCodec:
         keep = counts[counts >= self.rare_count].head(self.max_categories)
         rare = counts.drop(keep.index)
         if keep.empty and not rare.empty:  # every value is rare: keep the most common ones anyway
-            keep, rare = rare.head(self.max_categories), rare.iloc[self.max_categories:]
+            keep, rare = rare.head(self.max_categories), rare.iloc[self.max_categories :]
         self.categories_ = [_json_value(v) for v in keep.index]
         pool = rare.head(self.rare_pool)
         self.rare_values_ = [_json_value(v) for v in pool.index]
@@ -233,7 +249,7 @@ class CategoricalCodec:
         """Values for codes (an object array); the rare bin draws from the pool of rare values."""
         cats = np.empty(len(self.categories_) + 2, dtype=object)
         cats[: len(self.categories_)] = self.categories_
-        cats[len(self.categories_):] = None
+        cats[len(self.categories_) :] = None
         out = cats[np.minimum(codes, len(self.categories_) + 1)]
         if self.has_rare:
             sel = codes == self.rare_code
@@ -247,9 +263,15 @@ class CategoricalCodec:
         return out
 
     def to_state(self, prefix: str) -> tuple[dict, dict[str, np.ndarray]]:
-        meta = {"type": "categorical", "max_categories": self.max_categories, "rare_count": self.rare_count,
-                "rare_pool": self.rare_pool, "has_missing": self.has_missing_,
-                "categories": self.categories_, "rare_values": self.rare_values_}
+        meta = {
+            "type": "categorical",
+            "max_categories": self.max_categories,
+            "rare_count": self.rare_count,
+            "rare_pool": self.rare_pool,
+            "has_missing": self.has_missing_,
+            "categories": self.categories_,
+            "rare_values": self.rare_values_,
+        }
         return meta, {f"{prefix}.rare_weights": self.rare_weights_}
 
     @classmethod

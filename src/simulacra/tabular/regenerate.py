@@ -25,7 +25,8 @@ def learn_shape(values: pd.Series, col: ColumnSchema) -> dict:
     shape: dict = {"missing": float(values.isna().mean())}
     if col.kind == Kind.ID:
         if pd.api.types.is_numeric_dtype(values):
-            shape.update(type="int", start=int(nonnull.min()) if len(nonnull) else 1)
+            # fresh ids start past the training ones, so no synthetic id names a real record
+            shape.update(type="int", start=int(nonnull.max()) + 1 if len(nonnull) else 1)
         else:
             s = nonnull.astype(str)
             if len(s) and s.str.fullmatch(_UUID).mean() > 0.9:
@@ -34,7 +35,13 @@ def learn_shape(values: pd.Series, col: ColumnSchema) -> dict:
                 m = s.str.extract(_NUMBERED)
                 if len(s) and m[1].notna().mean() > 0.9:
                     prefix = m[0].mode().iloc[0] if m[0].notna().any() else ""
-                    shape.update(type="numbered", prefix=str(prefix), width=int(m[1].str.len().max()))
+                    digits = m[1].dropna()
+                    shape.update(
+                        type="numbered",
+                        prefix=str(prefix),
+                        width=int(digits.str.len().max()),
+                        start=int(digits.astype(int).max()) + 1,
+                    )
                 else:
                     shape.update(type="numbered", prefix="ID", width=max(8, len(str(len(values)))))
     elif col.kind == Kind.TEXT:
@@ -68,7 +75,9 @@ def _text(n: int, quantiles: list[float], rng: np.random.Generator) -> np.ndarra
     return out
 
 
-def regenerate(shapes: dict[str, dict], n: int, row_start: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def regenerate(
+    shapes: dict[str, dict], n: int, row_start: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Fresh values for every regenerated column of one chunk (rows ``row_start`` ...)."""
     from ..schema.fakes import fake_column, fake_people
 
@@ -81,9 +90,11 @@ def regenerate(shapes: dict[str, dict], n: int, row_start: int, rng: np.random.G
         elif kind == "uuid":
             raw = rng.integers(0, 2**63, size=(n, 2), dtype=np.int64)
             vals = np.array([f"{a:016x}{b:016x}" for a, b in raw], dtype=object)
-            vals = np.array([f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}" for h in vals], dtype=object)
+            vals = np.array(
+                [f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}" for h in vals], dtype=object
+            )
         elif kind == "numbered":
-            idx = np.arange(row_start, row_start + n) + 1
+            idx = np.arange(row_start, row_start + n) + shape.get("start", 1)
             vals = np.array([f"{shape['prefix']}{i:0{shape['width']}d}" for i in idx], dtype=object)
         elif kind == "text":
             vals = _text(n, shape["word_quantiles"], rng)

@@ -50,15 +50,30 @@ class ModelColumn:
 
     def to_meta(self, prefix: str) -> tuple[dict, dict[str, np.ndarray]]:
         cmeta, arrays = self.codec.to_state(prefix)
-        meta = {"name": self.name, "role": self.role, "sources": self.sources, "kind": self.kind.value,
-                "unit": self.unit, "combos": self.combos, "low": self.low, "codec": cmeta}
+        meta = {
+            "name": self.name,
+            "role": self.role,
+            "sources": self.sources,
+            "kind": self.kind.value,
+            "unit": self.unit,
+            "combos": self.combos,
+            "low": self.low,
+            "codec": cmeta,
+        }
         return meta, arrays
 
     @classmethod
     def from_meta(cls, meta: dict, arrays: dict[str, np.ndarray], prefix: str) -> ModelColumn:
-        return cls(name=meta["name"], role=meta["role"], sources=meta["sources"], kind=Kind(meta["kind"]),
-                   codec=codec_from_state(meta["codec"], arrays, prefix), unit=meta["unit"],
-                   combos=meta["combos"], low=meta["low"])
+        return cls(
+            name=meta["name"],
+            role=meta["role"],
+            sources=meta["sources"],
+            kind=Kind(meta["kind"]),
+            codec=codec_from_state(meta["codec"], arrays, prefix),
+            unit=meta["unit"],
+            combos=meta["combos"],
+            low=meta["low"],
+        )
 
 
 def to_pandas(data: Any) -> pd.DataFrame:
@@ -108,9 +123,13 @@ class TabularSynthesizer:
         get_model_class(model)  # fail early on an unknown name
 
     # ------------------------------------------------------------------------------ fitting
-    def fit(self, data: Any, schema: Schema | str | os.PathLike | None = None,
-            overrides: dict | None = None, progress: Callable[[str], None] | None = None
-            ) -> TabularSynthesizer:
+    def fit(
+        self,
+        data: Any,
+        schema: Schema | str | os.PathLike | None = None,
+        overrides: dict | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> TabularSynthesizer:
         """Learn from ``data``. ``schema`` (object or YAML path) and ``overrides`` fix column kinds."""
         df = to_pandas(data)
         df.columns = [str(c) for c in df.columns]
@@ -118,8 +137,10 @@ class TabularSynthesizer:
             dup = next(c for c in df.columns if list(df.columns).count(c) > 1)
             raise DataError(f"column '{dup}' appears twice; give every column a distinct name")
         if len(df) < MIN_ROWS:
-            raise DataError(f"the table has {len(df)} row{'s' if len(df) != 1 else ''}; "
-                            f"simulacra needs at least {MIN_ROWS} rows to learn from")
+            raise DataError(
+                f"the table has {len(df)} row{'s' if len(df) != 1 else ''}; "
+                f"simulacra needs at least {MIN_ROWS} rows to learn from"
+            )
         if isinstance(schema, str | os.PathLike):
             schema = load_schema(schema)
         schema = complete_schema(df, schema) if schema is not None else infer_schema(df)
@@ -129,13 +150,19 @@ class TabularSynthesizer:
         self.columns_ = list(df.columns)
         self.n_train_ = len(df)
 
-        values = {name: coerce_column(name, df[name], schema.columns[name]) for name in schema.learned_columns()}
+        values = {
+            name: coerce_column(name, df[name], schema.columns[name]) for name in schema.learned_columns()
+        }
         self._check_constraints(values)
         self.model_columns_ = self._build_model_columns(values)
-        codes = np.column_stack([mc.codec.encode(arr) for mc, arr in self._model_inputs(values)]) \
-            if self.model_columns_ else np.zeros((len(df), 0), dtype=np.int32)
-        self.shapes_ = {name: learn_shape(df[name], col) for name, col in schema.columns.items()
-                        if not col.learned}
+        codes = (
+            np.column_stack([mc.codec.encode(arr) for mc, arr in self._model_inputs(values)])
+            if self.model_columns_
+            else np.zeros((len(df), 0), dtype=np.int32)
+        )
+        self.shapes_ = {
+            name: learn_shape(df[name], col) for name, col in schema.columns.items() if not col.learned
+        }
         self.out_kinds_ = {name: col.kind.value for name, col in schema.columns.items()}
         self.out_dtypes_ = {name: str(df[name].dtype) for name in df.columns}
         self.out_missing_ = {name: bool(df[name].isna().any()) for name in df.columns}
@@ -145,8 +172,9 @@ class TabularSynthesizer:
             params.setdefault("seed", self.seed)
         self.model_ = cls(**params)
         if codes.shape[1]:
-            self.model_.fit(codes.astype(np.int32), [mc.codec.n_codes for mc in self.model_columns_],
-                            progress=progress)
+            self.model_.fit(
+                codes.astype(np.int32), [mc.codec.n_codes for mc in self.model_columns_], progress=progress
+            )
         return self
 
     def _check_constraints(self, values: dict[str, pd.Series]) -> None:
@@ -201,11 +229,16 @@ class TabularSynthesizer:
                 frame = pd.DataFrame({k: values[k] for k in cols})
                 ids = frame.groupby(cols, dropna=False, sort=False).ngroup().to_numpy()
                 combos = frame.drop_duplicates()
-                combo_list = [[None if pd.isna(v) else (v.item() if isinstance(v, np.generic) else v)
-                               for v in row] for row in combos.itertuples(index=False)]
+                combo_list = [
+                    [None if pd.isna(v) else (v.item() if isinstance(v, np.generic) else v) for v in row]
+                    for row in combos.itertuples(index=False)
+                ]
                 codec = CategoricalCodec().fit(pd.Series(ids))
-                out.append(ModelColumn("+".join(cols), "fixed", list(cols), Kind.CATEGORICAL, codec,
-                                       combos=combo_list))
+                out.append(
+                    ModelColumn(
+                        "+".join(cols), "fixed", list(cols), Kind.CATEGORICAL, codec, combos=combo_list
+                    )
+                )
                 done.update(cols)
             elif name in diff_of:
                 high, low, _ = diff_of[name].parts()
@@ -214,8 +247,11 @@ class TabularSynthesizer:
                     unit = _datetime_unit(_to_float(values[high], kind) - _to_float(values[low], kind))
                 diff = _to_float(values[high], kind, unit) - _to_float(values[low], kind, unit)
                 dkind = Kind.INTEGER if kind in (Kind.INTEGER, Kind.DATETIME) else Kind.FLOAT
-                out.append(ModelColumn(name, "diff", [name], dkind, NumericCodec(dkind).fit(diff), unit=unit,
-                                       low=low))
+                out.append(
+                    ModelColumn(
+                        name, "diff", [name], dkind, NumericCodec(dkind).fit(diff), unit=unit, low=low
+                    )
+                )
                 done.add(name)
             elif kind in _NUMERIC:
                 unit = _datetime_unit(_to_float(values[name], kind)) if kind == Kind.DATETIME else 1.0
@@ -248,18 +284,24 @@ class TabularSynthesizer:
         ranges: dict[int, tuple] = {}
         forced: dict[int, Any] = {}
         index = {mc.name: i for i, mc in enumerate(self.model_columns_)}
-        member = {src: i for i, mc in enumerate(self.model_columns_) if mc.role == "fixed" for src in mc.sources}
+        member = {
+            src: i for i, mc in enumerate(self.model_columns_) if mc.role == "fixed" for src in mc.sources
+        }
         for col, raw in conditions.items():
             cond = normalise(raw)
             if col not in self.out_kinds_:
-                raise ConditionError(f"--where names unknown column '{col}' (columns: {', '.join(self.columns_)})")
+                raise ConditionError(
+                    f"--where names unknown column '{col}' (columns: {', '.join(self.columns_)})"
+                )
             kind = Kind(self.out_kinds_[col])
             if col in member:
                 i = member[col]
                 mc = self.model_columns_[i]
                 pos = mc.sources.index(col)
                 wanted = self._categorical_targets(col, cond, [c[pos] for c in mc.combos])
-                combo_w = np.array([1.0 if mc.combos[k][pos] in wanted else 0.0 for k in range(len(mc.combos))])
+                combo_w = np.array(
+                    [1.0 if mc.combos[k][pos] in wanted else 0.0 for k in range(len(mc.combos))]
+                )
                 w = np.zeros(mc.codec.n_codes)
                 for code, cid in enumerate(mc.codec.categories_):
                     w[code] = combo_w[int(cid)]
@@ -269,21 +311,27 @@ class TabularSynthesizer:
                 weights[i] = weights[i] * w if i in weights else w
                 continue
             if col not in index or self.model_columns_[index[col]].role != "plain":
-                why = "regenerated fresh (PII, id or free text)" if kind not in (*_NUMERIC, Kind.CATEGORICAL,
-                                                                                  Kind.BOOLEAN) \
+                why = (
+                    "regenerated fresh (PII, id or free text)"
+                    if kind not in (*_NUMERIC, Kind.CATEGORICAL, Kind.BOOLEAN)
                     else "computed from other columns by a constraint"
+                )
                 raise ConditionError(f"cannot condition on column '{col}': it is {why}")
             i = index[col]
             mc = self.model_columns_[i]
             if isinstance(mc.codec, NumericCodec):
                 lo, hi = self._numeric_bounds(col, mc, cond)
                 w = mc.codec.range_weights(lo, hi)
-                if mc.codec.has_missing_ and (cond is None or (isinstance(cond, str) and cond.lower() in ("", "nan"))):
+                if mc.codec.has_missing_ and (
+                    cond is None or (isinstance(cond, str) and cond.lower() in ("", "nan"))
+                ):
                     w[:] = 0
                     w[mc.codec.missing_code] = 1
                 if not w.any():
-                    raise ConditionError(f"condition {col}={cond!r} is impossible: no training value of "
-                                         f"'{col}' lies there; widen it (e.g. {col}=lo..hi)")
+                    raise ConditionError(
+                        f"condition {col}={cond!r} is impossible: no training value of "
+                        f"'{col}' lies there; widen it (e.g. {col}=lo..hi)"
+                    )
                 weights[i] = w
                 ranges[i] = (lo, hi)
             else:
@@ -300,8 +348,10 @@ class TabularSynthesizer:
                         rare_hits.append(v)
                 if rare_hits:
                     if len(rare_hits) > 1 or w.any():
-                        raise ConditionError(f"column '{col}': rare values ({rare_hits[0]!r}) can only be "
-                                             "asked for one at a time")
+                        raise ConditionError(
+                            f"column '{col}': rare values ({rare_hits[0]!r}) can only be "
+                            "asked for one at a time"
+                        )
                     w[codec.rare_code] = 1.0
                     forced[i] = rare_hits[0]
                 weights[i] = w
@@ -309,13 +359,19 @@ class TabularSynthesizer:
 
     def _categorical_targets(self, col: str, cond: Any, known: list[Any]) -> list[Any]:
         if isinstance(cond, RangeCond):
-            raise ConditionError(f"column '{col}' is categorical; a range ({cond!r}) does not apply, "
-                                 "list values as a|b")
+            raise ConditionError(
+                f"column '{col}' is categorical; a range ({cond!r}) does not apply, list values as a|b"
+            )
         wanted = cond if isinstance(cond, list) else [cond]
         out = []
         for v in wanted:
-            match = [k for k in known if k == v or str(k) == str(v)
-                     or (isinstance(k, bool | np.bool_) and str(k).lower() == str(v).lower())]
+            match = [
+                k
+                for k in known
+                if k == v
+                or str(k) == str(v)
+                or (isinstance(k, bool | np.bool_) and str(k).lower() == str(v).lower())
+            ]
             if not match:
                 shown = ", ".join(map(str, known[:12])) + (" ..." if len(known) > 12 else "")
                 raise ConditionError(f"value {v!r} never occurs in column '{col}' (values: {shown})")
@@ -328,8 +384,11 @@ class TabularSynthesizer:
                 return None
             if mc.kind == Kind.DATETIME:
                 fmt = self.schema_.columns[col].format
-                ts = pd.to_datetime(str(v), format=fmt, errors="coerce") if fmt else pd.to_datetime(
-                    str(v), errors="coerce")
+                ts = (
+                    pd.to_datetime(str(v), format=fmt, errors="coerce")
+                    if fmt
+                    else pd.to_datetime(str(v), errors="coerce")
+                )
                 if pd.isna(ts):
                     ts = pd.to_datetime(str(v), errors="coerce")
                 if pd.isna(ts):
@@ -355,9 +414,15 @@ class TabularSynthesizer:
         if not hasattr(self, "model_"):
             raise UsageError("the synthesizer is not fitted yet; call fit(data) first")
 
-    def iter_sample(self, n: int, conditions: dict[str, Any] | None = None, rebalance: str | None = None,
-                    seed: int | None = None, chunk_rows: int = CHUNK_ROWS,
-                    progress: Callable[[int], None] | None = None) -> Iterator[pd.DataFrame]:
+    def iter_sample(
+        self,
+        n: int,
+        conditions: dict[str, Any] | None = None,
+        rebalance: str | None = None,
+        seed: int | None = None,
+        chunk_rows: int = CHUNK_ROWS,
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[pd.DataFrame]:
         """Yield the synthetic table in chunks of ``chunk_rows`` (same rows as :meth:`sample`)."""
         self._check_fitted()
         if not isinstance(n, int | np.integer) or isinstance(n, bool) or n <= 0:
@@ -385,20 +450,29 @@ class TabularSynthesizer:
                 progress(size)
             yield frame
 
-    def sample(self, n: int, conditions: dict[str, Any] | None = None, rebalance: str | None = None,
-               seed: int | None = None, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    def sample(
+        self,
+        n: int,
+        conditions: dict[str, Any] | None = None,
+        rebalance: str | None = None,
+        seed: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> pd.DataFrame:
         """Sample ``n`` synthetic rows.
 
         ``conditions`` maps columns to a value, a list of values, or a ``(low, high)`` range (ends may be
         None); every returned row satisfies them. ``rebalance`` names a categorical column whose values
         are made equally frequent.
         """
-        return pd.concat(list(self.iter_sample(n, conditions, rebalance, seed, progress=progress)),
-                         ignore_index=True)
+        return pd.concat(
+            list(self.iter_sample(n, conditions, rebalance, seed, progress=progress)), ignore_index=True
+        )
 
     def _rebalance_plans(self, col: str, base: dict) -> list[tuple[dict, float]]:
         if col not in self.out_kinds_:
-            raise ConditionError(f"--rebalance names unknown column '{col}' (columns: {', '.join(self.columns_)})")
+            raise ConditionError(
+                f"--rebalance names unknown column '{col}' (columns: {', '.join(self.columns_)})"
+            )
         mc = next((m for m in self.model_columns_ if m.role == "plain" and m.name == col), None)
         if mc is None or not isinstance(mc.codec, CategoricalCodec):
             raise ConditionError(f"--rebalance needs a categorical column; '{col}' is {self.out_kinds_[col]}")
@@ -407,8 +481,9 @@ class TabularSynthesizer:
         cats = list(mc.codec.categories_)
         return [({**base, col: c}, 1.0 / len(cats)) for c in cats]
 
-    def _sample_chunk(self, n: int, seed: int, chunk: int, part: int, weights: dict, ranges: dict,
-                      forced: dict) -> pd.DataFrame:
+    def _sample_chunk(
+        self, n: int, seed: int, chunk: int, part: int, weights: dict, ranges: dict, forced: dict
+    ) -> pd.DataFrame:
         rng = derive_rng(seed, "tabular", "model", chunk, part)
         codes = self.model_.sample_codes(n, rng, weights or None)
         cols: dict[str, Any] = {}
@@ -485,8 +560,11 @@ class TabularSynthesizer:
         if kind == Kind.INTEGER:
             x = values.to_numpy(dtype=float)
             if self.out_missing_[name]:
-                return pd.Series(pd.array(np.round(x), dtype="Int64")) if not np.isnan(x).all() else \
-                    pd.Series(pd.array([pd.NA] * len(x), dtype="Int64"))
+                return (
+                    pd.Series(pd.array(np.round(x), dtype="Int64"))
+                    if not np.isnan(x).all()
+                    else pd.Series(pd.array([pd.NA] * len(x), dtype="Int64"))
+                )
             return pd.Series(np.round(np.nan_to_num(x)).astype(np.int64))
         if kind == Kind.FLOAT:
             return pd.Series(values.to_numpy(dtype=float))
@@ -542,12 +620,16 @@ class TabularSynthesizer:
             self.n_train_ = meta["n_train"]
             self.out_kinds_, self.out_dtypes_ = meta["out_kinds"], meta["out_dtypes"]
             self.out_missing_, self.shapes_ = meta["out_missing"], meta["regenerated"]
-            self.model_columns_ = [ModelColumn.from_meta(m, arrays, f"col{i}")
-                                   for i, m in enumerate(meta["model_columns"])]
-            model_arrays = {k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")}
+            self.model_columns_ = [
+                ModelColumn.from_meta(m, arrays, f"col{i}") for i, m in enumerate(meta["model_columns"])
+            ]
+            model_arrays = {k[len("model.") :]: v for k, v in arrays.items() if k.startswith("model.")}
             mcls = get_model_class(meta["synthesizer"])
-            self.model_ = mcls.from_state(meta["model"], model_arrays) if self.model_columns_ \
+            self.model_ = (
+                mcls.from_state(meta["model"], model_arrays)
+                if self.model_columns_
                 else mcls(**meta["model_params"])
+            )
         except (KeyError, TypeError, IndexError) as exc:
             raise ModelFormatError(f"{path}: the model is incomplete ({exc!r} missing); refit it") from None
         return self

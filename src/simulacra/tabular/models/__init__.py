@@ -22,8 +22,19 @@ def get_model_class(name: str) -> type:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise UsageError(f"unknown synthesizer '{name}'; choose one of {', '.join(sorted(REGISTRY))}") from None
+        raise UsageError(
+            f"unknown synthesizer '{name}'; choose one of {', '.join(sorted(REGISTRY))}"
+        ) from None
 
 
-__all__ = ["DEFAULT_MODEL", "REGISTRY", "CodeModel", "Conditions", "GaussianCopula", "LeafTable",
-           "SequentialTrees", "get_model_class", "register"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "REGISTRY",
+    "CodeModel",
+    "Conditions",
+    "GaussianCopula",
+    "LeafTable",
+    "SequentialTrees",
+    "get_model_class",
+    "register",
+]

@@ -23,8 +23,9 @@ class CodeModel(Protocol):
 
     def fit(self, codes: np.ndarray, cards: list[int], progress: Progress = None) -> CodeModel: ...
 
-    def sample_codes(self, n: int, rng: np.random.Generator, conditions: Conditions | None = None
-                     ) -> np.ndarray: ...
+    def sample_codes(
+        self, n: int, rng: np.random.Generator, conditions: Conditions | None = None
+    ) -> np.ndarray: ...
 
     def get_params(self) -> dict[str, Any]: ...
 
@@ -71,7 +72,9 @@ class LeafTable:
         within[self.offsets[1:] - 1] = 1.0  # exact end of every leaf
         return self._leaf_ids() + within
 
-    def sample(self, leaf: np.ndarray, rng: np.random.Generator, keys: np.ndarray | None = None) -> np.ndarray:
+    def sample(
+        self, leaf: np.ndarray, rng: np.random.Generator, keys: np.ndarray | None = None
+    ) -> np.ndarray:
         """One class per row, drawn from its leaf's distribution."""
         k = self._keys if keys is None else keys
         idx = np.searchsorted(k, leaf + rng.random(leaf.size), side="right")
@@ -85,8 +88,11 @@ class LeafTable:
         return mass, self._make_keys(w / denom)
 
     def to_state(self, prefix: str) -> dict[str, np.ndarray]:
-        return {f"{prefix}.offsets": self.offsets, f"{prefix}.classes": self.classes,
-                f"{prefix}.probs": self.probs}
+        return {
+            f"{prefix}.offsets": self.offsets,
+            f"{prefix}.classes": self.classes,
+            f"{prefix}.probs": self.probs,
+        }
 
     @classmethod
     def from_state(cls, arrays: dict[str, np.ndarray], prefix: str) -> LeafTable:

@@ -65,8 +65,9 @@ class GaussianCopula:
             out[:, j] = np.clip(np.searchsorted(cdf, u[:, j], side="right") - 1, 0, self.cards_[j] - 1)
         return out
 
-    def _draw_allowed(self, j: int, mean: np.ndarray, sd: float, weights: np.ndarray,
-                      rng: np.random.Generator) -> np.ndarray:
+    def _draw_allowed(
+        self, j: int, mean: np.ndarray, sd: float, weights: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
         """Draw z_j ~ N(mean, sd) restricted to the allowed codes' intervals (weighted)."""
         cdf = self.cdfs_[j]
         edges = _ndtri(cdf)
@@ -82,8 +83,9 @@ class GaussianCopula:
         lo, hi = a[np.arange(mean.size), k], b[np.arange(mean.size), k]
         return mean + sd * _ndtri(lo + rng.random(mean.size) * (hi - lo))
 
-    def sample_codes(self, n: int, rng: np.random.Generator, conditions: Conditions | None = None
-                     ) -> np.ndarray:
+    def sample_codes(
+        self, n: int, rng: np.random.Generator, conditions: Conditions | None = None
+    ) -> np.ndarray:
         """Draw ``n`` rows of codes, optionally under conditions."""
         m = len(self.cards_)
         if not conditions:
@@ -114,8 +116,9 @@ class GaussianCopula:
             beta = np.linalg.solve(s_cc, s_fc.T).T
             cov = s_ff - beta @ s_fc.T
             cov = (cov + cov.T) / 2 + 1e-9 * np.eye(len(free))
-            z[:, free] = zc @ beta.T + rng.multivariate_normal(np.zeros(len(free)), cov, size=n,
-                                                              method="eigh")
+            z[:, free] = zc @ beta.T + rng.multivariate_normal(
+                np.zeros(len(free)), cov, size=n, method="eigh"
+            )
         codes = self._to_codes(z)
         for j in cond:  # boundaries can round a hair outside; the drawn interval decides
             codes[:, j] = np.clip(codes[:, j], 0, self.cards_[j] - 1)

@@ -41,16 +41,25 @@ class SequentialTrees:
 
     name: ClassVar[str] = "trees"
 
-    def __init__(self, min_samples_leaf: int | None = None, max_depth: int | None = None,
-                 order: list[int] | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        min_samples_leaf: int | None = None,
+        max_depth: int | None = None,
+        order: list[int] | None = None,
+        seed: int = 0,
+    ) -> None:
         self.min_samples_leaf = min_samples_leaf
         self.max_depth = max_depth
         self.order = order
         self.seed = seed
 
     def get_params(self) -> dict[str, Any]:
-        return {"min_samples_leaf": self.min_samples_leaf, "max_depth": self.max_depth,
-                "order": self.order, "seed": self.seed}
+        return {
+            "min_samples_leaf": self.min_samples_leaf,
+            "max_depth": self.max_depth,
+            "order": self.order,
+            "seed": self.seed,
+        }
 
     def _leaf_size(self, n: int) -> int:
         if self.min_samples_leaf is not None:
@@ -84,8 +93,9 @@ class SequentialTrees:
                 leaf_ids = np.zeros(n, dtype=np.int64)
                 n_leaves = 1
             else:
-                clf = DecisionTreeClassifier(min_samples_leaf=leaf, max_depth=self.max_depth,
-                                             random_state=self.seed + pos)
+                clf = DecisionTreeClassifier(
+                    min_samples_leaf=leaf, max_depth=self.max_depth, random_state=self.seed + pos
+                )
                 clf.fit(feats[:, :pos], _coarsen(target, cards[col]))
                 tree = clf.tree_
                 nodes = tree.apply(feats[:, :pos] if pos else feats)
@@ -107,8 +117,15 @@ class SequentialTrees:
             return np.zeros(feats.shape[0], dtype=np.int64)
         return self.leaf_maps_[pos][tree.apply(feats)]
 
-    def _run(self, feats: np.ndarray, start: int, stop: int, rng: np.random.Generator,
-             conditions: Conditions, logw: np.ndarray | None) -> None:
+    def _run(
+        self,
+        feats: np.ndarray,
+        start: int,
+        stop: int,
+        rng: np.random.Generator,
+        conditions: Conditions,
+        logw: np.ndarray | None,
+    ) -> None:
         restricted = {}
         for pos in range(start, stop):
             col = self.order_[pos]
@@ -125,8 +142,9 @@ class SequentialTrees:
             else:
                 feats[:, pos] = table.sample(leaves, rng)
 
-    def sample_codes(self, n: int, rng: np.random.Generator, conditions: Conditions | None = None
-                     ) -> np.ndarray:
+    def sample_codes(
+        self, n: int, rng: np.random.Generator, conditions: Conditions | None = None
+    ) -> np.ndarray:
         """Draw ``n`` rows of codes, optionally under conditions (see the module docstring)."""
         m = len(self.order_)
         conditions = conditions or {}
@@ -146,8 +164,9 @@ class SequentialTrees:
         out[:, self.order_] = feats.astype(np.int32)
         return out
 
-    def _weighted_prefix(self, n: int, rng: np.random.Generator, conditions: Conditions, last: int
-                         ) -> np.ndarray:
+    def _weighted_prefix(
+        self, n: int, rng: np.random.Generator, conditions: Conditions, last: int
+    ) -> np.ndarray:
         """Likelihood-weighted draws of the columns up to the last conditioned one, resampled to n."""
         pool, logws = [], []
         drawn, ess_total = 0, 0.0
@@ -170,8 +189,9 @@ class SequentialTrees:
             batch = min(budget - drawn, max(batch, int(batch * max(1.0, n / max(ess_total, 1.0)))))
         allw = np.concatenate(logws)
         if not np.isfinite(allw).any():
-            raise ConditionError("no combination of the conditions is possible under the learned model; "
-                                 "relax one of them")
+            raise ConditionError(
+                "no combination of the conditions is possible under the learned model; relax one of them"
+            )
         w = np.where(np.isfinite(allw), np.exp(allw - allw[np.isfinite(allw)].max()), 0.0)
         idx = systematic_resample(w, n, rng)
         return np.concatenate(pool)[idx]
@@ -190,8 +210,9 @@ class SequentialTrees:
             for field in nodes.dtype.names:
                 arrays[f"{p}.node.{field}"] = np.ascontiguousarray(nodes[field])
             arrays[f"{p}.leaf_map"] = self.leaf_maps_[pos]
-            trees_meta.append({"n_features": pos, "max_depth": int(tree.max_depth),
-                               "node_count": int(tree.node_count)})
+            trees_meta.append(
+                {"n_features": pos, "max_depth": int(tree.max_depth), "node_count": int(tree.node_count)}
+            )
         meta = {"params": self.get_params(), "cards": self.cards_, "order": self.order_, "trees": trees_meta}
         return meta, arrays
 
@@ -211,12 +232,20 @@ class SequentialTrees:
             for field in NODE_DTYPE.names:
                 key = f"{p}.node.{field}"
                 if key not in arrays:
-                    raise ModelFormatError(f"tree {pos} lacks '{field}'; the model was saved by an "
-                                           "incompatible scikit-learn, refit it")
+                    raise ModelFormatError(
+                        f"tree {pos} lacks '{field}'; the model was saved by an "
+                        "incompatible scikit-learn, refit it"
+                    )
                 nodes[field] = arrays[key]
             tree = Tree(max(tm["n_features"], 1), np.array([1], dtype=np.intp), 1)
-            tree.__setstate__({"max_depth": tm["max_depth"], "node_count": tm["node_count"], "nodes": nodes,
-                               "values": np.zeros((tm["node_count"], 1, 1))})
+            tree.__setstate__(
+                {
+                    "max_depth": tm["max_depth"],
+                    "node_count": tm["node_count"],
+                    "nodes": nodes,
+                    "values": np.zeros((tm["node_count"], 1, 1)),
+                }
+            )
             self.trees_.append(tree)
             self.leaf_maps_.append(arrays[f"{p}.leaf_map"])
         return self
