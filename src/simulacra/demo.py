@@ -56,7 +56,7 @@ def run_demo(
     say("checking the synthetic rows against the real holdout ...")
     fid_syn, fid_real = accuracy(train, syn)["overall"], accuracy(train, holdout)["overall"]
     util = tstr_auc(train, syn, holdout, ADULT_TARGET, seed=seed)
-    priv = dcr(train, holdout, syn, seed=seed)
+    priv = dcr(train, holdout, syn, max_rows=len(syn), seed=seed)
     ims_syn, ims_real = identical_match_share(train, syn), identical_match_share(train, holdout)
     metrics = {
         "rows": {"train": len(train), "holdout": len(holdout), "synthetic": len(syn)},
