@@ -132,3 +132,19 @@ def test_coercion_names_the_bad_value() -> None:
         coerce_column("d", pd.Series(["2024-01-05", "2024-13-45"]), schema.columns["d"])
     with pytest.raises(SchemaError, match=r"column 'x': value 'twelve'"):
         coerce_column("x", pd.Series(["12", "twelve"]), schema.columns["x"])
+
+
+def test_partial_schema_is_completed_and_its_constraints_checked(adult) -> None:
+    from simulacra.schema import complete_schema
+
+    partial = Schema.from_dict({"constraints": [{"inequality": "age < hours-per-week"}]})
+    full = complete_schema(adult, partial)
+    assert full.columns["age"].kind == Kind.INTEGER and len(full.constraints) == 1
+    bad = Schema.from_dict(
+        {"columns": {"age": {"kind": "integer"}}, "constraints": [{"inequality": "age > nope"}]}
+    )
+    with pytest.raises(SchemaError, match="unknown column 'nope'"):
+        complete_schema(adult, bad)
+    wrong_kind = Schema.from_dict({"constraints": [{"inequality": "age > workclass"}]})
+    with pytest.raises(SchemaError, match="needs numeric"):
+        complete_schema(adult, wrong_kind)

@@ -6,10 +6,31 @@ business rules kept and PII regenerated, then check the result on real held-out 
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from typing import TYPE_CHECKING, Any
 
 from .errors import SimulacraError
-from .schema import Schema, infer_schema, load_schema
-from .tabular import TabularSynthesizer
+
+__version__ = "0.1.0"
+
+# Heavy modules (scikit-learn, scipy) load on first use, so `simulacra --help` starts fast.
+_LAZY = {
+    "TabularSynthesizer": "simulacra.tabular",
+    "Schema": "simulacra.schema",
+    "infer_schema": "simulacra.schema",
+    "load_schema": "simulacra.schema",
+}
+
+if TYPE_CHECKING:
+    from .schema import Schema, infer_schema, load_schema
+    from .tabular import TabularSynthesizer
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'simulacra' has no attribute {name!r}")
+
 
 __all__ = ["Schema", "SimulacraError", "TabularSynthesizer", "__version__", "infer_schema", "load_schema"]

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .datasets import ADULT_TARGET, load_adult
+from .errors import UsageError
 from .io import write_table
 from .tabular import TabularSynthesizer
 
@@ -35,6 +36,8 @@ def run_demo(
     console = console or Console()
     say = (lambda *_a, **_k: None) if quiet else console.print
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{out_dir}: exists and is not a folder; choose another --out")
     out_dir.mkdir(parents=True, exist_ok=True)
     train, holdout = load_adult("train"), load_adult("test")
     say(

@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -24,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ..errors import SimulacraError, UsageError
+from ..errors import DataError, SimulacraError, UsageError
 
 app = typer.Typer(
     name="simulacra",
@@ -60,7 +59,7 @@ def _progress(quiet: bool, total: int | None, label: str):  # noqa: ANN202
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=err, transient=True) as bar:
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(label, total=total)
         yield lambda step=1: bar.advance(task, step if isinstance(step, int) else 1)
 
@@ -97,7 +96,10 @@ def fit(
     df = read_table(data)
     overrides = _parse_kinds(kind)
     with _progress(quiet, None, f"fitting {data.name}") as step:
-        synth.fit(df, schema=schema, overrides=overrides or None, progress=lambda _msg: step())
+        try:
+            synth.fit(df, schema=schema, overrides=overrides or None, progress=lambda _msg: step())
+        except DataError as exc:
+            raise DataError(f"{data}: {exc}") from None
     synth.save(out_dir)
     if not quiet:
         out.print(f"learned {len(df):,} rows × {len(df.columns)} columns with '{synthesizer}' → {out_dir}/")
@@ -157,6 +159,8 @@ def schema_cmd(
     from ..io import read_table
     from ..schema import infer_schema
 
+    if save is not None and not save.parent.is_dir():
+        raise UsageError(f"{save}: folder {save.parent} does not exist; create it or choose another --out")
     df = read_table(data)
     schema = infer_schema(df, _parse_kinds(kind) or None)
     table = Table(title=f"{data.name}: {len(df):,} rows × {len(df.columns)} columns")
@@ -190,37 +194,54 @@ def demo(
     )
 
 
+def _click_kind(exc: BaseException) -> str | None:
+    """Classify click's exceptions by shape: typer may bundle its own copy of click, whose classes
+    are not click's, so ``isinstance`` against ``click.ClickException`` would miss them."""
+    name = type(exc).__name__
+    if name == "Exit" and isinstance(getattr(exc, "exit_code", None), int):
+        return "exit"
+    if name == "Abort":
+        return "abort"
+    if name == "NoArgsIsHelpError":
+        return "help"
+    if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
+        return "usage"
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning expected errors into one line and exit code 2."""
+    args = argv if argv is not None else sys.argv[1:]
     command = typer.main.get_command(app)
     try:
-        command.main(
-            args=argv if argv is not None else sys.argv[1:], prog_name="simulacra", standalone_mode=False
-        )
+        command.main(args=args, prog_name="simulacra", standalone_mode=False)
     except SimulacraError as exc:
         if _state["debug"]:
             raise
         err.print(f"error: {exc}", markup=False, soft_wrap=True)
         sys.exit(2)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        err.print(f"error: {exc.format_message()} (see simulacra --help)", markup=False, soft_wrap=True)
-        sys.exit(2)
-    except click.exceptions.Abort:
-        err.print("error: interrupted", markup=False)
-        sys.exit(130)
     except KeyboardInterrupt:
         err.print("error: interrupted", markup=False)
         sys.exit(130)
-    except Exception as exc:  # an internal error: one line unless --debug
-        if _state["debug"] or "--debug" in (argv or sys.argv):
+    except Exception as exc:
+        kind = _click_kind(exc)
+        if kind == "exit":
+            sys.exit(exc.exit_code)
+        if kind == "abort":
+            err.print("error: interrupted", markup=False)
+            sys.exit(130)
+        if kind == "help":
+            out.print(exc.format_message(), markup=False, highlight=False, soft_wrap=True)
+            sys.exit(0)
+        if kind == "usage":
+            msg = " ".join(exc.format_message().split())
+            err.print(f"error: {msg} (see simulacra --help)", markup=False, soft_wrap=True)
+            sys.exit(2)
+        if _state["debug"] or "--debug" in args:
             raise
-        err.print(
-            f"error: internal error {type(exc).__name__}: {exc} (rerun with --debug and report it)",
-            markup=False,
-            soft_wrap=True,
-        )
+        # an internal error: one line, the traceback only with --debug
+        err.print(f"error: internal error {type(exc).__name__}: {exc} (rerun with --debug and report it)",
+                  markup=False, soft_wrap=True)
         sys.exit(1)
 
 

@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from ..errors import SchemaError
 from .kinds import Kind
@@ -136,7 +137,12 @@ def complete_schema(df: pd.DataFrame, schema: Schema) -> Schema:
     cols = {}
     for name in df.columns:
         cols[str(name)] = schema.columns.get(str(name)) or infer_column(str(name), df[name])
-    return Schema(version=schema.version, columns=cols, constraints=schema.constraints)
+    try:
+        full = Schema(version=schema.version, columns=cols, constraints=schema.constraints)
+    except ValidationError as exc:
+        raise SchemaError(f"schema: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+    full.check_constraint_columns()
+    return full
 
 
 def coerce_column(name: str, values: pd.Series, col: ColumnSchema) -> pd.Series:

@@ -43,16 +43,14 @@ class Schema(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     version: int = SCHEMA_VERSION
-    columns: dict[str, ColumnSchema]
+    columns: dict[str, ColumnSchema] = {}
     constraints: list[Constraint] = []
 
     @model_validator(mode="after")
     def _constraints_name_known_columns(self) -> Schema:
+        # columns a partial schema leaves out are inferred later (complete_schema), then checked again
         for c in self.constraints:
-            for col in c.columns:
-                if col not in self.columns:
-                    raise ValueError(f"constraint '{constraint_label(c)}' names unknown column '{col}'")
-            kinds = {col: self.columns[col].kind for col in c.columns}
+            kinds = {col: self.columns[col].kind for col in c.columns if col in self.columns}
             if isinstance(c, Range | Inequality | Formula):
                 bad = [k for k, v in kinds.items() if v not in (Kind.INTEGER, Kind.FLOAT, Kind.DATETIME)]
                 if bad:
@@ -78,6 +76,16 @@ class Schema(BaseModel):
             raise ValueError("a column may be the larger side of only one inequality")
         return self
 
+    def check_constraint_columns(self) -> None:
+        """Raise if a constraint names a column the schema does not have."""
+        for c in self.constraints:
+            for col in c.columns:
+                if col not in self.columns:
+                    raise SchemaError(
+                        f"constraint '{constraint_label(c)}' names unknown column '{col}' "
+                        f"(columns: {', '.join(self.columns)})"
+                    )
+
     def learned_columns(self) -> list[str]:
         """Columns whose distribution is learned (not PII, ids, free text)."""
         return [name for name, col in self.columns.items() if col.learned]
@@ -93,7 +101,10 @@ class Schema(BaseModel):
                 cols[name] = ColumnSchema(**data)
             except ValidationError as exc:
                 raise SchemaError(f"column '{name}': {_first_error(exc)}") from None
-        return Schema(version=self.version, columns=cols, constraints=self.constraints)
+        try:
+            return Schema(version=self.version, columns=cols, constraints=self.constraints)
+        except ValidationError as exc:
+            raise SchemaError(f"override: {_first_error(exc)}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for YAML/JSON (``note`` is kept as a comment-like field)."""
@@ -107,8 +118,10 @@ class Schema(BaseModel):
     @classmethod
     def from_dict(cls, data: Any, source: str = "schema") -> Schema:
         """Validate plain data into a schema; errors name the field at fault."""
-        if not isinstance(data, dict) or "columns" not in data:
-            raise SchemaError(f"{source}: expected a mapping with a 'columns:' section")
+        if not isinstance(data, dict) or not ({"columns", "constraints"} & set(data)):
+            raise SchemaError(f"{source}: expected a mapping with a 'columns:' and/or 'constraints:' section")
+        if data.get("columns") is None:
+            data = {**data, "columns": {}}
         version = data.get("version", SCHEMA_VERSION)
         if isinstance(version, int) and version > SCHEMA_VERSION:
             raise SchemaError(
@@ -121,9 +134,14 @@ class Schema(BaseModel):
             raise SchemaError(f"{source}: {_first_error(exc)}") from None
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the schema as YAML."""
+        """Write the schema as YAML (atomically; the folder must exist)."""
+        from ..io import atomic_path
+
         p = Path(path)
-        p.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True))
+        if not p.parent.is_dir():
+            raise SchemaError(f"{p}: folder {p.parent} does not exist")
+        with atomic_path(p) as tmp:
+            tmp.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True))
         return p
 
     def describe(self) -> list[tuple[str, str, str]]:

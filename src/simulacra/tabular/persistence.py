@@ -58,6 +58,8 @@ def read_model_dir(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]
         meta = json.loads((p / MODEL_FILE).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ModelFormatError(f"{p / MODEL_FILE}: is damaged (not valid JSON); refit the model") from None
+    if not isinstance(meta, dict):
+        raise ModelFormatError(f"{p / MODEL_FILE}: is damaged (not a JSON object); refit the model")
     version = meta.get("format_version")
     if not isinstance(version, int):
         raise ModelFormatError(f"{p / MODEL_FILE}: has no format_version; refit the model")
