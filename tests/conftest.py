@@ -12,6 +12,12 @@ from pathlib import Path
 
 import pytest
 
+# The suite runs on several processes at once (pytest -n): OpenMP thread pools in every process on
+# the same cores spin against each other and can slow scikit-learn's boosted trees a hundredfold.
+# One thread per process; set before scikit-learn is imported by any test module.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 ADULT_ROWS = 2_000
 CLI_TIMEOUT_S = 180
 

@@ -614,10 +614,14 @@ def test_demo(jobs: Jobs) -> None:
     assert len(synthetic) == 32_561
     assert list(synthetic.columns) == ADULT_COLUMNS
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["rows"] == {"train": 32_561, "holdout": 16_281, "synthetic": 32_561}
-    for section in ("fidelity_accuracy", "utility_auc"):
-        for value in metrics[section].values():
-            assert isinstance(value, float) and 0 < value <= 1.5, (section, value)
-    assert 0 <= metrics["privacy"]["dcr_share_closer_to_train"] <= 1
+    assert metrics["inputs"] | {"columns": None} == {"train_rows": 32_561, "holdout_rows": 16_281,
+                                                     "synthetic_rows": 32_561, "columns": None,
+                                                     "target": "income", "task": "classification"}
+    assert metrics["verdict"]["status"] in ("pass", "warn", "fail")
+    scores = {s["key"]: s for sec in metrics["sections"].values() for s in sec["scores"]}
+    for key in ("accuracy", "tstr", "dcr_share", "mia_auc"):
+        assert isinstance(scores[key]["value"], float) and 0 < scores[key]["value"] <= 1, key
+        assert isinstance(scores[key]["reference"], float), key
     assert model_json(out / "model")["format_version"] == 1
-    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "model", "synthetic.csv"]
+    assert "<svg" in (out / "report.html").read_text()
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json", "model", "report.html", "synthetic.csv"]

@@ -19,6 +19,7 @@ _LAZY = {
     "infer_schema": "simulacra.schema",
     "load_schema": "simulacra.schema",
 }
+_SUBMODULES = {"evaluate"}
 
 if TYPE_CHECKING:
     from .schema import Schema, infer_schema, load_schema
@@ -26,11 +27,21 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:  # simulacra.evaluate is a package you can also call
+        return importlib.import_module(f"simulacra.{name}")
     raise AttributeError(f"module 'simulacra' has no attribute {name!r}")
 
 
-__all__ = ["Schema", "SimulacraError", "TabularSynthesizer", "__version__", "infer_schema", "load_schema"]
+__all__ = [
+    "Schema",
+    "SimulacraError",
+    "TabularSynthesizer",
+    "__version__",
+    "evaluate",
+    "infer_schema",
+    "load_schema",
+]

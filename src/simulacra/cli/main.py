@@ -174,6 +174,99 @@ def schema_cmd(
         out.print(f"schema written → {save} (edit kinds or add constraints, then `simulacra fit --schema`)")
 
 
+@app.command("evaluate")
+def evaluate_cmd(
+    synthetic: Annotated[Path, typer.Option("--synthetic", help="The synthetic table to check.")],
+    train: Annotated[
+        Path, typer.Option("--train", help="The real table the synthetic data was learned from.")
+    ],
+    holdout: Annotated[Path, typer.Option("--holdout", help="Real rows the generator never saw.")],
+    target: Annotated[
+        str | None, typer.Option("--target", help="Column to predict (utility section).")
+    ] = None,
+    out_html: Annotated[Path | None, typer.Option("--out", "-o", help="Write the HTML report here.")] = None,
+    out_json: Annotated[Path | None, typer.Option("--json", help="Write every number as JSON here.")] = None,
+    sections: Annotated[
+        str, typer.Option("--sections", help="Comma-separated: fidelity,utility,privacy.")
+    ] = ("fidelity,utility,privacy"),
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit with code 1 when the verdict is fail.")
+    ] = False,
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Check synthetic data against real train and holdout data: fidelity, utility, privacy."""
+    from ..evaluate.report import SECTIONS, evaluate
+    from ..io import read_table
+
+    chosen = [x.strip() for x in sections.split(",") if x.strip()]
+    bad = [x for x in chosen if x not in SECTIONS]
+    if bad or not chosen:
+        raise UsageError(
+            f"--sections: unknown section '{bad[0] if bad else sections}'; choose from {', '.join(SECTIONS)}"
+        )
+    for path, ext in ((out_html, (".html", ".htm")), (out_json, (".json",))):
+        if path is not None:
+            if path.suffix.lower() not in ext:
+                raise UsageError(f"{path}: expected a {ext[0]} file name")
+            if not (path.parent if str(path.parent) else Path(".")).is_dir():
+                raise UsageError(f"{path}: folder {path.parent} does not exist")
+    frames = {}
+    for role, path in (("train", train), ("holdout", holdout), ("synthetic", synthetic)):
+        try:
+            frames[role] = read_table(path)
+        except SimulacraError as exc:
+            raise type(exc)(f"--{role} {exc}") from None
+    with _progress(quiet, 3 if len(chosen) == 3 else len(chosen), "checking") as step:
+        report = evaluate(
+            synthetic=frames["synthetic"],
+            train=frames["train"],
+            holdout=frames["holdout"],
+            target=target,
+            sections=chosen,
+            seed=seed,
+            sources={"synthetic": str(synthetic), "train": str(train), "holdout": str(holdout)},
+            progress=lambda _m: step(),
+        )
+    if out_html is not None:
+        report.save_html(out_html)
+    if out_json is not None:
+        report.save_json(out_json)
+    if not quiet:
+        _print_report(report)
+        written = [str(p) for p in (out_html, out_json) if p is not None]
+        if written:
+            out.print(f"written: {', '.join(written)}")
+    if strict and report.verdict == "fail":
+        raise typer.Exit(code=1)
+
+
+def _print_report(report) -> None:  # noqa: ANN001
+    """The verdict and every score beside its reference, as a terminal table."""
+    colour = {"pass": "green", "warn": "yellow", "fail": "red", "n/a": "dim"}
+    v = report.data["verdict"]
+    out.print(f"[bold {colour[v['status']]}]verdict: {v['status'].upper()}[/]")
+    for reason in v["reasons"]:
+        out.print(f"  • {reason}", markup=False)
+    table = Table()
+    for name in ("check", "synthetic", "real holdout (reference)", ""):
+        table.add_column(name)
+    for section in report.data["sections"].values():
+        for sc in section["scores"]:
+            from ..evaluate.report import _fmt
+
+            value = (
+                sc["not_computable"] and f"n/a ({sc['not_computable']})" or _fmt(sc["value"], sc["format"])
+            )
+            table.add_row(
+                sc["label"],
+                value,
+                _fmt(sc["reference"], sc["format"]),
+                f"[{colour[sc['status']]}]{sc['status']}[/]",
+            )
+    out.print(table)
+
+
 @app.command()
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's outputs.")] = Path(
@@ -214,7 +307,9 @@ def main(argv: list[str] | None = None) -> None:
     args = argv if argv is not None else sys.argv[1:]
     command = typer.main.get_command(app)
     try:
-        command.main(args=args, prog_name="simulacra", standalone_mode=False)
+        rc = command.main(args=args, prog_name="simulacra", standalone_mode=False)
+        if isinstance(rc, int) and rc:  # click returns the code of typer.Exit instead of raising it
+            sys.exit(rc)
     except SimulacraError as exc:
         if _state["debug"]:
             raise
@@ -240,8 +335,11 @@ def main(argv: list[str] | None = None) -> None:
         if _state["debug"] or "--debug" in args:
             raise
         # an internal error: one line, the traceback only with --debug
-        err.print(f"error: internal error {type(exc).__name__}: {exc} (rerun with --debug and report it)",
-                  markup=False, soft_wrap=True)
+        err.print(
+            f"error: internal error {type(exc).__name__}: {exc} (rerun with --debug and report it)",
+            markup=False,
+            soft_wrap=True,
+        )
         sys.exit(1)
 
 

@@ -25,7 +25,7 @@ from simulacra.evaluate.fidelity import (
     _to_str,
 )
 
-__all__ = ["dcr", "identical_match_share"]
+__all__ = ["dcr", "identical_match_share", "membership_inference_auc", "pii_leaks"]
 
 # one-hot columns per categorical column (most frequent training categories; the rest is "other")
 MAX_CATEGORIES = 20
@@ -246,4 +246,78 @@ def dcr(
         "dcr_synthetic_holdout": _quantiles(to_hol),
         "dcr_holdout_train": _quantiles(d_hol_trn[:, 0]),
         "nndr": {"synthetic_train": _nndr_median(d_syn_trn), "holdout_train": _nndr_median(d_hol_trn)},
+        "histogram": _histogram(to_trn, d_hol_trn[:, 0]),
     }
+
+
+def _histogram(synthetic: np.ndarray, holdout: np.ndarray, bins: int = 24) -> dict[str, list]:
+    """Shares of distances to the closest training record, on common edges (for the report's plot)."""
+    top = float(np.quantile(np.r_[synthetic, holdout], 0.99)) or 1.0
+    edges = np.linspace(0.0, top, bins + 1)
+
+    def shares(d: np.ndarray) -> list[float]:
+        return (np.histogram(np.clip(d, 0, top), edges)[0] / max(len(d), 1)).tolist()
+
+    return {"edges": edges.tolist(), "synthetic": shares(synthetic), "holdout": shares(holdout)}
+
+
+def membership_inference_auc(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    *,
+    max_rows: int = 5_000,
+    seed: int = 0,
+) -> float:
+    """AUC of a distance-based membership-inference attack (0.5 = the attacker learns nothing).
+
+    The attacker holds the synthetic data and guesses that a record was in the training data when a
+    synthetic row lies close to it. Candidates are equal-sized samples of training rows (members) and
+    holdout rows (non-members); the score is minus the distance to the closest synthetic row.
+    """
+    _check_train(train)
+    holdout = _align(train, holdout, "holdout")
+    synthetic = _align(train, synthetic, "synthetic")
+    rng = np.random.default_rng(seed)
+    n = min(len(train), len(holdout), max_rows)
+    members, others = _sample(train, n, rng), _sample(holdout, n, rng)
+    syn = _sample(synthetic, max(max_rows * 4, n), rng)
+    specs = _fit_encoding(train, [train, holdout, synthetic], MAX_CATEGORIES)
+    x_syn = _encode(syn, specs)
+    d_mem = _nearest(x_syn, _encode(members, specs), 1)[:, 0]
+    d_oth = _nearest(x_syn, _encode(others, specs), 1)[:, 0]
+    from sklearn.metrics import roc_auc_score
+
+    y = np.r_[np.ones(n), np.zeros(n)]
+    return float(roc_auc_score(y, -np.r_[d_mem, d_oth]))
+
+
+def pii_leaks(
+    train: pd.DataFrame, synthetic: pd.DataFrame, columns: list[str] | None = None
+) -> dict[str, int]:
+    """Per PII column of ``train``: how many synthetic cells (in any column) repeat one of its values.
+
+    PII columns are the given ``columns`` or those :func:`simulacra.schema.pii.detect_pii` finds. Every
+    count should be 0: a fresh generator has no reason to produce a real person's email or card number.
+    """
+    from simulacra.schema.pii import detect_pii
+
+    if columns is None:
+        columns = [c for c in train.columns if detect_pii(str(c), train[c]) is not None]
+    cells = (
+        pd.concat(
+            [
+                synthetic[c].dropna().astype(str)
+                for c in synthetic.columns
+                if not pd.api.types.is_float_dtype(synthetic[c])
+            ],
+            ignore_index=True,
+        )
+        if len(synthetic.columns)
+        else pd.Series(dtype=str)
+    )
+    out = {}
+    for col in columns:
+        values = set(train[col].dropna().astype(str))
+        out[str(col)] = int(cells.isin(values).sum()) if values else 0
+    return out

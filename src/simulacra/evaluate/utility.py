@@ -1,16 +1,19 @@
 """Machine-learning utility: train on synthetic, test on real (TSTR).
 
-A gradient-boosted classifier is trained once on the real training data and once on the synthetic data,
-and both are scored by ROC-AUC on the real holdout. Synthetic data that keeps the relations the target
-depends on reaches an AUC close to the real model's (ratio near 1).
+A gradient-boosted model is trained once on the real training data and once on the synthetic data, and
+both are scored on the real holdout: ROC-AUC for a categorical target, R² for a numeric one. Synthetic
+data that keeps the relations the target depends on scores close to the real model (ratio near 1), and
+its model leans on the same features (permutation importances agree).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
+from scipy.stats import spearmanr
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import r2_score, roc_auc_score
 
 from simulacra.errors import DataError
 from simulacra.evaluate.fidelity import (
@@ -22,7 +25,10 @@ from simulacra.evaluate.fidelity import (
     _to_str,
 )
 
-__all__ = ["tstr_auc"]
+__all__ = ["tstr", "tstr_auc"]
+
+# a numeric target with more distinct values than this is a regression target
+MAX_CLASSES = 20
 
 # HistGradientBoosting accepts at most max_bins (255) categories per feature; rarer ones become missing
 _MAX_CATEGORIES = 254
@@ -70,21 +76,8 @@ def _auc(
     return float(np.mean(aucs))
 
 
-def tstr_auc(
-    train_real: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    holdout: pd.DataFrame,
-    target: str,
-    *,
-    seed: int = 0,
-) -> dict[str, float]:
-    """Train-synthetic-test-real ROC-AUC of a ``HistGradientBoostingClassifier`` predicting ``target``.
-
-    One model is fitted on ``train_real``, one on ``synthetic``; both are scored on ``holdout``. Binary
-    targets use the less frequent training class as positive; multiclass targets use the macro average
-    of one-vs-rest AUCs over the classes present in the holdout. Rows with a missing target are dropped.
-    Returns ``{'auc_real', 'auc_synthetic', 'ratio'}`` with ``ratio = auc_synthetic / auc_real``.
-    """
+def _prepare(train_real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, target: str) -> dict:
+    """Validate inputs and build model inputs and encoded targets for train, synthetic and holdout."""
     _check_train(train_real)
     synthetic = _align(train_real, synthetic, "synthetic")
     holdout = _align(train_real, holdout, "holdout")
@@ -95,6 +88,7 @@ def tstr_auc(
         raise DataError(f"training data has no feature columns besides the target {target!r}")
 
     numeric = _column_kind(train_real[target]) == "numeric"
+    regression = numeric and train_real[target].nunique() > MAX_CLASSES
     y_raw = {
         role: _target_values(f[target], numeric)
         for role, f in (("training", train_real), ("synthetic", synthetic), ("holdout", holdout))
@@ -106,6 +100,15 @@ def tstr_auc(
             raise DataError(f"{role} data has no rows with a value in target column {target!r}")
         frames[role] = frames[role].loc[keep]
         y_raw[role] = y_raw[role].loc[keep]
+    x_trn, x_syn, x_hol = _features(
+        [frames["training"], frames["synthetic"], frames["holdout"]], frames["training"], features
+    )
+    prep = {"features": features, "x": {"training": x_trn, "synthetic": x_syn, "holdout": x_hol}}
+    if regression:
+        if y_raw["training"].nunique() < 2:
+            raise DataError(f"target column {target!r} is constant in the training data")
+        prep.update(task="regression", y={r: y_raw[r].to_numpy(dtype=float) for r in frames})
+        return prep
 
     counts = y_raw["training"].value_counts()
     classes = sorted(counts.index.tolist())
@@ -129,17 +132,153 @@ def tstr_auc(
         raise DataError(f"holdout target column {target!r} has a single class; ROC-AUC is undefined")
     # positive class: the less frequent training class (ties: the later one in sorted order)
     positive = index[max(classes, key=lambda c: (-counts[c], classes.index(c)))]
+    prep.update(task="classification", y=y, classes=classes, positive=positive)
+    return prep
 
-    x_trn, x_syn, x_hol = _features(
-        [frames["training"], frames["synthetic"], frames["holdout"]], frames["training"], features
+
+def _model(prep: dict, seed: int):  # noqa: ANN202 - a scikit-learn estimator
+    if prep["task"] == "regression":
+        return HistGradientBoostingRegressor(categorical_features="from_dtype", random_state=seed)
+    return HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+
+
+def _score(prep: dict, model, x: pd.DataFrame, y: np.ndarray) -> float:  # noqa: ANN001
+    if prep["task"] == "regression":
+        return float(r2_score(y, model.predict(x)))
+    return _auc(model, x, y, len(prep["classes"]), prep["positive"])
+
+
+def tstr_auc(
+    train_real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame,
+    target: str,
+    *,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Train-synthetic-test-real ROC-AUC of a ``HistGradientBoostingClassifier`` predicting ``target``.
+
+    One model is fitted on ``train_real``, one on ``synthetic``; both are scored on ``holdout``. Binary
+    targets use the less frequent training class as positive; multiclass targets use the macro average
+    of one-vs-rest AUCs over the classes present in the holdout. Rows with a missing target are dropped.
+    Returns ``{'auc_real', 'auc_synthetic', 'ratio'}`` with ``ratio = auc_synthetic / auc_real``.
+    """
+    r = tstr(
+        train_real,
+        synthetic,
+        holdout,
+        target,
+        seed=seed,
+        n_boot=0,
+        importance=False,
+        force_classification=True,
     )
-    aucs = {}
-    for name, x, yy in (("auc_real", x_trn, y["training"]), ("auc_synthetic", x_syn, y["synthetic"])):
-        model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
-        model.fit(x, yy)
-        aucs[name] = _auc(model, x_hol, y["holdout"], len(classes), positive)
+    return {"auc_real": r["real"], "auc_synthetic": r["synthetic"], "ratio": r["ratio"]}
+
+
+def tstr(
+    train_real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame,
+    target: str,
+    *,
+    seed: int = 0,
+    n_boot: int = 200,
+    importance: bool = True,
+    max_importance_rows: int = 2_000,
+    force_classification: bool = False,
+) -> dict:
+    """Train on real and on synthetic, test both on the real holdout.
+
+    Returns ``task`` (classification or regression), ``metric`` (roc_auc or r2), ``real``, ``synthetic``,
+    ``ratio``, bootstrap 95% intervals over holdout rows (``ci_real``, ``ci_synthetic``, ``ci_ratio``;
+    None when ``n_boot`` is 0), and with ``importance`` the permutation importance of every feature for
+    both models plus their Spearman rank agreement.
+    """
+    prep = _prepare(train_real, synthetic, holdout, target)
+    if force_classification and prep["task"] == "regression":
+        raise DataError(f"target column {target!r} is numeric with many values; ROC-AUC needs classes")
+    x, y = prep["x"], prep["y"]
+    models = {}
+    for role in ("training", "synthetic"):
+        models[role] = _model(prep, seed).fit(x[role], y[role])
+    real = _score(prep, models["training"], x["holdout"], y["holdout"])
+    syn = _score(prep, models["synthetic"], x["holdout"], y["holdout"])
+    out: dict = {
+        "task": prep["task"],
+        "metric": "r2" if prep["task"] == "regression" else "roc_auc",
+        "real": real,
+        "synthetic": syn,
+        "ratio": syn / real if real else float("nan"),
+        "ci_real": None,
+        "ci_synthetic": None,
+        "ci_ratio": None,
+    }
+    if n_boot:
+        out.update(_bootstrap(prep, models, n_boot, seed))
+    if importance:
+        out["importance"] = _importance(prep, models, max_importance_rows, seed)
+    return out
+
+
+def _bootstrap(prep: dict, models: dict, n_boot: int, seed: int) -> dict:
+    x, y = prep["x"]["holdout"], prep["y"]["holdout"]
+    rng = np.random.default_rng(seed)
+    if prep["task"] == "regression":
+        preds = {r: models[r].predict(x) for r in models}
+
+        def score(role: str, idx: np.ndarray) -> float:
+            return float(r2_score(y[idx], preds[role][idx]))
+    else:
+        probas = {r: models[r].predict_proba(x) for r in models}
+        cols = {r: {int(c): i for i, c in enumerate(models[r].classes_)} for r in models}
+        k, positive = len(prep["classes"]), prep["positive"]
+
+        def score(role: str, idx: np.ndarray) -> float:
+            yy, pp = y[idx], probas[role][idx]
+            if k == 2:
+                return float(roc_auc_score(yy == positive, pp[:, cols[role][positive]]))
+            aucs = [
+                roc_auc_score(yy == c, pp[:, cols[role][c]])
+                for c in range(k)
+                if c in cols[role] and 0 < int((yy == c).sum()) < len(yy)
+            ]
+            return float(np.mean(aucs))
+
+    reals, syns, ratios = [], [], []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), len(y))
+        if prep["task"] == "classification" and len(np.unique(y[idx])) < 2:
+            continue
+        r, s = score("training", idx), score("synthetic", idx)
+        reals.append(r)
+        syns.append(s)
+        ratios.append(s / r if r else np.nan)
+
+    def ci(v: list[float]) -> list[float] | None:
+        return [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))] if v else None
+
+    return {"ci_real": ci(reals), "ci_synthetic": ci(syns), "ci_ratio": ci(ratios)}
+
+
+def _importance(prep: dict, models: dict, max_rows: int, seed: int) -> dict:
+    x, y = prep["x"]["holdout"], prep["y"]["holdout"]
+    rng = np.random.default_rng(seed)
+    if len(y) > max_rows:
+        idx = np.sort(rng.choice(len(y), max_rows, replace=False))
+        x, y = x.iloc[idx], y[idx]
+
+    def scorer(model, xx: pd.DataFrame, yy: np.ndarray) -> float:  # noqa: ANN001
+        return _score(prep, model, xx, yy)
+
+    result = {}
+    for role in ("training", "synthetic"):
+        imp = permutation_importance(models[role], x, y, scoring=scorer, n_repeats=3, random_state=seed)
+        result[role] = imp.importances_mean
+    agreement = spearmanr(result["training"], result["synthetic"]).statistic if len(x.columns) > 1 else 1.0
     return {
-        "auc_real": aucs["auc_real"],
-        "auc_synthetic": aucs["auc_synthetic"],
-        "ratio": aucs["auc_synthetic"] / aucs["auc_real"],
+        "features": list(x.columns),
+        "real": [float(v) for v in result["training"]],
+        "synthetic": [float(v) for v in result["synthetic"]],
+        "spearman": float(agreement) if np.isfinite(agreement) else None,
     }

@@ -30,6 +30,9 @@ def write_model_dir(path: str | os.PathLike, meta: dict, arrays: dict[str, np.nd
         for k, v in arrays.items():
             if v.dtype == object:
                 raise TypeError(f"array {k} has dtype object, which would need pickle")
+        from ..io import current_umask
+
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; give the usual mode
         np.savez_compressed(tmp / ARRAYS_FILE, **arrays)
         (tmp / MODEL_FILE).write_text(json.dumps({"format_version": FORMAT_VERSION, **meta}, indent=1))
         if target.exists():
