@@ -242,6 +242,7 @@ def test_constraints_hold_on_every_row(adult) -> None:
                 {"fixed": ["education", "education-num"]},
                 {"formula": "total = price * nights"},
                 {"range": "age", "min": 18, "max": 80},
+            {"range": "total", "min": 50},
             ],
         }
     )
@@ -255,6 +256,7 @@ def test_constraints_hold_on_every_row(adult) -> None:
     assert set(map(tuple, syn[["education", "education-num"]].to_numpy().tolist())) <= real_pairs
     assert np.allclose(syn["total"], syn["price"] * syn["nights"])
     assert syn["age"].between(18, 80).all()
+    assert (syn["total"] >= 50).all()
     # the learned stay length follows the data, it is not just "anything positive"
     stay = (cout - cin).dt.days
     real_stay = (pd.to_datetime(df["checkout"]) - pd.to_datetime(df["checkin"])).dt.days

@@ -511,13 +511,15 @@ class TabularSynthesizer:
         for mc in self.model_columns_:
             if mc.role == "diff":
                 frame[mc.name] = frame[mc.low].to_numpy(dtype=float) + frame[mc.name].to_numpy(dtype=float)
-        for c in self.schema_.constraints:
+        self._enforce(frame)
+        for c in self.schema_.constraints:  # after the ranges, so a clipped input feeds the formula
             if isinstance(c, Formula):
                 frame[c.target] = np.asarray(c.evaluate(frame), dtype=float)
+        if any(isinstance(c, Formula) for c in self.schema_.constraints):
+            self._enforce(frame)  # a range on a formula's target
         regen = regenerate(self.shapes_, n, row, derive_rng(seed, "tabular", "regenerate", chunk))
         for name, vals in regen.items():
             frame[name] = vals
-        self._enforce(frame)
         out = pd.DataFrame({name: self._restore(name, frame[name]) for name in self.columns_})
         return out
 
@@ -527,6 +529,8 @@ class TabularSynthesizer:
     def _enforce(self, frame: pd.DataFrame) -> None:
         """Guarantee every constraint on every row (the model keeps them already; this mends rounding)."""
         for c in self.schema_.constraints:
+            if not all(col in frame for col in c.columns):
+                continue  # a formula's target, computed later
             if isinstance(c, Range):
                 lo = self._bound(c.range, c.min)
                 hi = self._bound(c.range, c.max)
