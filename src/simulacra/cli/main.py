@@ -174,6 +174,35 @@ def schema_cmd(
         out.print(f"schema written → {save} (edit kinds or add constraints, then `simulacra fit --schema`)")
 
 
+@app.command()
+def rules(
+    spec: Annotated[str, typer.Argument(help="A rules spec (YAML file) or a bundled pack name.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the tables.")],
+    n: Annotated[int | None, typer.Option("-n", "--rows", help="Rows of the first table (children "
+                                                              "follow their parents).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed (default: the spec's, else 0).")] = None,
+    chunks: Annotated[int | None, typer.Option("--chunks", help="Chunks per Parquet part file; never "
+                                                                "changes the values.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="parquet, csv or jsonl.")] = "parquet",
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a spec value: path=value "
+                                                               "(e.g. customers.rows=500).")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Generate tables from declarative rules: no data needed, identical output at any scale."""
+    from ..rules import run_rules
+
+    overrides: dict[str, str] = {}
+    for raw in set_ or []:
+        if "=" not in raw:
+            raise UsageError(f"--set '{raw}' is not of the form path=value (e.g. customers.rows=500)")
+        key, value = raw.split("=", 1)
+        overrides[key.strip()] = value.strip()
+    summary = run_rules(spec, n, out_dir, seed, chunks, fmt, overrides, quiet)
+    if not quiet:
+        for table, rows in summary.items():
+            out.print(f"{table}: {rows:,} rows → {out_dir}/{table}.{'parquet' if fmt == 'parquet' else fmt}")
+
+
 @app.command("evaluate")
 def evaluate_cmd(
     synthetic: Annotated[Path, typer.Option("--synthetic", help="The synthetic table to check.")],
