@@ -338,6 +338,9 @@ def generate_chunk(
             out[name] = _timeline(m, parent[col.ref[1]], parent_idx, rng)  # type: ignore[index]
         if m.missing > 0:
             nulls[name] = derive_rng(plan.seed, "rules", table, name, "missing", k).random(n) < m.missing
+    hook = getattr(spec.hooks, "postprocess", None)
+    if hook is not None:
+        out = hook(table, out, k, plan.seed, parent)
     if nulls:
         out[NULLS] = nulls
     return out

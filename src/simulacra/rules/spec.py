@@ -8,6 +8,7 @@ file, the line and the field path, before any row is generated.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -202,6 +203,7 @@ class Spec:
     seed: int | None
     tables: dict[str, Table]
     lines: dict[tuple[str, ...], int]
+    hooks: Any = None  # a domain pack's Python module (see ``pack_hooks``), or None
 
     def error(self, path: str, message: str) -> SpecError:
         """A :class:`SpecError` for ``path`` (dotted), with the line when known."""
@@ -292,7 +294,25 @@ def load_spec(spec: str | Path | dict, overrides: dict[str, str] | None = None) 
         raise SpecError(f"{source}: a rules spec must be a mapping with a 'tables' key")
     for key, value in (overrides or {}).items():
         _apply_override(raw, key, value, source)
-    return check_spec(raw, source, lines)
+    checked = check_spec(raw, source, lines)
+    if not isinstance(spec, dict):
+        checked.hooks = pack_hooks(str(spec))
+    return checked
+
+
+def pack_hooks(name: str) -> Any:
+    """The Python half of a domain pack (``packs/<name>.py``), or None for plain specs.
+
+    A pack module may define ``postprocess(table, data, k, seed, parent) -> data``: called on every
+    generated chunk of every table, in the spec's order, with the chunk's columns (numpy arrays or
+    categorical ``Cat``), the chunk index, the seed and the parent chunk (child tables). It must draw
+    its randomness from ``derive_rng(seed, ...)`` keyed by the chunk, so output stays chunk-exact.
+    """
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name) or not (PACKS_DIR / f"{name}.py").is_file():
+        return None
+    import importlib
+
+    return importlib.import_module(f"simulacra.rules.packs.{name}")
 
 
 PACKS_DIR = Path(__file__).resolve().parent / "packs"
