@@ -19,7 +19,7 @@ from ..io import current_umask
 from .engine import RULES_CHUNK_ROWS, iter_chunks, plan, probe, to_arrow
 from .spec import Spec, load_spec
 
-FORMATS = ("parquet", "csv", "jsonl")
+FORMATS = ("parquet", "csv", "jsonl", "fhir")
 
 
 class _TableWriter:
@@ -114,6 +114,14 @@ def run_rules(
         raise UsageError(f"--seed {seed}: must be a non-negative integer")
     spec = load_spec(spec_or_pack, overrides)
     p = plan(spec, n, seed, chunk_rows)  # every spec error is raised before anything is written
+    if fmt == "fhir":
+        from .fhir import RESOURCES
+
+        if not set(RESOURCES) <= set(spec.tables):
+            raise UsageError(
+                f"--format fhir needs the tables {', '.join(sorted(RESOURCES))} (the 'ehr' pack has them); "
+                f"{spec.source} has {', '.join(spec.tables)}"
+            )
     probe(spec, p.seed)
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -124,14 +132,28 @@ def run_rules(
     try:
         with ExitStack() as stack:
             advance = stack.enter_context(_progress(quiet, total))
-            writers = {t: _TableWriter(spec, t, tmp, fmt, len(p.sizes[t]), chunks or 1) for t in spec.tables}
-            for root in spec.roots:
-                for table, k, data in iter_chunks(spec, p, root):
-                    writers[table].write(k, data)
-                    advance(int(p.sizes[table][k]))
-            for w in writers.values():
-                w.close()
-        _move_into(tmp, out, [w.path.name for w in writers.values()])
+            if fmt == "fhir":
+                from .fhir import FhirWriter
+
+                fw = FhirWriter(tmp)
+                for root in spec.roots:
+                    for table, k, data in iter_chunks(spec, p, root):
+                        fw.write(table, to_arrow(spec, table, data))
+                        advance(int(p.sizes[table][k]))
+                fw.close()
+                names = fw.files
+            else:
+                writers = {
+                    t: _TableWriter(spec, t, tmp, fmt, len(p.sizes[t]), chunks or 1) for t in spec.tables
+                }
+                for root in spec.roots:
+                    for table, k, data in iter_chunks(spec, p, root):
+                        writers[table].write(k, data)
+                        advance(int(p.sizes[table][k]))
+                for w in writers.values():
+                    w.close()
+                names = [w.path.name for w in writers.values()]
+        _move_into(tmp, out, names)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
