@@ -340,9 +340,9 @@ def generate_chunk(
             nulls[name] = derive_rng(plan.seed, "rules", table, name, "missing", k).random(n) < m.missing
     hook = getattr(spec.hooks, "postprocess", None)
     if hook is not None:
-        out = hook(table, out, k, plan.seed, parent)
-    if nulls:
-        out[NULLS] = nulls
+        out = hook(table, out, k, plan.seed, parent, params=spec.params)
+    if nulls:  # merged: a hook may have set null masks of its own
+        out.setdefault(NULLS, {}).update(nulls)
     return out
 
 

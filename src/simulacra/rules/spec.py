@@ -155,6 +155,7 @@ class _TableModel(_Model):
 
 class _SpecModel(_Model):
     seed: int | None = Field(default=None, ge=0)
+    params: dict[str, Any] = {}
     tables: dict[str, _TableModel]
 
 
@@ -204,6 +205,7 @@ class Spec:
     tables: dict[str, Table]
     lines: dict[tuple[str, ...], int]
     hooks: Any = None  # a domain pack's Python module (see ``pack_hooks``), or None
+    params: dict[str, Any] = field(default_factory=dict)  # a pack's knobs (``--set name=value``)
 
     def error(self, path: str, message: str) -> SpecError:
         """A :class:`SpecError` for ``path`` (dotted), with the line when known."""
@@ -344,7 +346,9 @@ def _read_text(spec: str | Path) -> tuple[str, str]:
 
 def _apply_override(raw: dict, key: str, value: str, source: str) -> None:
     parts = key.split(".")
-    if parts[0] not in ("seed", "tables"):
+    if len(parts) == 1 and parts[0] in (raw.get("params") or {}):
+        parts = ["params", *parts]  # a pack's declared knob, e.g. fraud_rate
+    elif parts[0] not in ("seed", "tables", "params"):
         parts = ["tables", *parts]
     node: Any = raw
     for part in parts[:-1]:
@@ -365,7 +369,7 @@ def check_spec(raw: dict, source: str = "<spec>", lines: dict | None = None) -> 
     model = _validate(_SpecModel, raw, (), source, lines)
     if not model.tables:
         raise SpecError(_message(source, lines, ("tables",), "the spec defines no tables"))
-    spec = Spec(source, model.seed, {}, lines)
+    spec = Spec(source, model.seed, {}, lines, params=dict(model.params))
     tables: dict[str, Table] = {}
     for tname, tmodel in model.tables.items():
         tpath = f"tables.{tname}"

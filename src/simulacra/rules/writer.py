@@ -150,6 +150,7 @@ def run_rules(
                     for table, k, data in iter_chunks(spec, p, root):
                         writers[table].write(k, data)
                         advance(int(p.sizes[table][k]))
+                        del data  # let the chunk go before the next one is made (flat memory)
                 for w in writers.values():
                     w.close()
                 names = [w.path.name for w in writers.values()]

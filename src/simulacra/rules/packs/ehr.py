@@ -216,7 +216,9 @@ def _cat_values(value: Any) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 
 
-def postprocess(table: str, data: dict[str, Any], k: int, seed: int, parent: dict[str, Any] | None) -> dict:
+def postprocess(
+    table: str, data: dict[str, Any], k: int, seed: int, parent: dict[str, Any] | None, params: Any = None
+) -> dict:
     """Fill the pack's derived columns of one chunk (see the module docstring)."""
     fill = {
         "patients": _patients,

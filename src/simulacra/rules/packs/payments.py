@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from simulacra.rules.engine import NULLS, permute
+from simulacra.rules.errors import SpecError
 from simulacra.rules.expr import Cat
 from simulacra.seeding import derive_rng
 
@@ -287,14 +288,19 @@ def card_numbers(card_id: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray
 # The hook
 
 
-def postprocess(table: str, data: dict[str, Any], k: int, seed: int, parent: Any) -> dict[str, Any]:
+DEFAULT_FRAUD_RATE = 0.01
+
+
+def postprocess(
+    table: str, data: dict[str, Any], k: int, seed: int, parent: Any, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Fill the pack's computed columns of one chunk (called by the engine on every chunk)."""
     if table == "cards":
         return _cards(data, seed)
     if table == "merchants":
         return _merchants(data, seed)
     if table == "transactions":
-        return _transactions(data, k, seed)
+        return _transactions(data, k, seed, (params or {}).get("fraud_rate", DEFAULT_FRAUD_RATE))
     return data
 
 
@@ -330,14 +336,14 @@ def _n_groups(g: np.ndarray) -> int:
     return int(g.max()) + 1 if len(g) else 0
 
 
-def _transactions(data: dict[str, Any], k: int, seed: int) -> dict[str, Any]:
-    rate_col = np.asarray(data["is_fraud"], dtype=float)
-    n = len(rate_col)
-    rate = float(rate_col[0]) if n else 0.0
+def _transactions(data: dict[str, Any], k: int, seed: int, rate: Any) -> dict[str, Any]:
+    n = len(np.asarray(data["is_fraud"]))
+    try:
+        rate = float(rate)
+    except (TypeError, ValueError):
+        raise SpecError(f"payments: fraud_rate must be a number, got {rate!r}") from None
     if not 0.0 <= rate <= 0.5:
-        raise ValueError(
-            f"payments: the fraud rate (transactions.is_fraud values) must be in [0, 0.5], got {rate}"
-        )
+        raise SpecError(f"payments: fraud_rate must be between 0 and 0.5, got {rate}")
 
     def rng(purpose: str) -> np.random.Generator:
         return derive_rng(seed, PACK, "transactions", purpose, k)
@@ -345,6 +351,11 @@ def _transactions(data: dict[str, Any], k: int, seed: int) -> dict[str, Any]:
     card = np.asarray(data["card_id"], dtype=np.int64)  # the engine's own arrays: changed in place
     merchant = np.asarray(data["merchant_id"], dtype=np.int64)
     ts = np.asarray(data["timestamp"], dtype="datetime64[ns]").view(np.int64)
+    latest = int(ts.max()) if n else 0  # fraud groups start early enough to end by the chunk's latest time
+
+    def start(lead: np.ndarray, span_s: int) -> np.ndarray:
+        return np.minimum(ts[lead], latest - span_s * _NS)
+
     z = np.asarray(data["amount"], dtype=float)
 
     # every merchant id up to the largest seen (all are valid ids): attributes and candidate sets
@@ -373,7 +384,7 @@ def _transactions(data: dict[str, Any], k: int, seed: int) -> dict[str, Any]:
     card[ct_rows] = card[lead]
     digital = candidates(_DIGITAL[m_mcc])
     merchant[ct_rows] = digital[rc.integers(0, len(digital), _n_groups(g))][g]
-    ts[ct_rows] = ts[lead] + (pos * rc.integers(5, 60, len(ct_rows))) * _NS
+    ts[ct_rows] = start(lead, CT_BURST * 60) + (pos * rc.integers(5, 60, len(ct_rows))) * _NS
     ct_amount = np.round(rc.uniform(0.5, 2.0, len(ct_rows)), 2)
     ct_device = card_device(lead + k * 2**32, seed, "fraud_device")  # a fraudster device per burst
 
@@ -383,7 +394,7 @@ def _transactions(data: dict[str, Any], k: int, seed: int) -> dict[str, Any]:
     card[ato_rows] = card[lead]
     high = candidates(_HIGH_VALUE[m_mcc])
     merchant[ato_rows] = high[ra.integers(0, len(high), len(ato_rows))]
-    ts[ato_rows] = ts[lead] + (pos * ra.integers(120, 1200, len(ato_rows))) * _NS
+    ts[ato_rows] = start(lead, ATO_GROUP * 1200) + (pos * ra.integers(120, 1200, len(ato_rows))) * _NS
     ato_amount = np.round(np.exp(ra.normal(7.0, 0.5, len(ato_rows))), 2)
     ato_device = card_device(lead + k * 2**32 + 2**31, seed, "fraud_device")
     shift = ra.integers(1, len(COUNTRIES), len(ato_rows))
@@ -407,7 +418,7 @@ def _transactions(data: dict[str, Any], k: int, seed: int) -> dict[str, Any]:
     transfer = candidates(m_mcc == _TRANSFER)
     merchant[mule_rows] = transfer[rmu.integers(0, len(transfer), len(mule_rows))]
     gap = np.where(fan_in, pos * rmu.integers(600, 5400, len(mule_rows)), 12 * 3600 + (pos - MULE_IN) * 900)
-    ts[mule_rows] = ts[lead] + gap * _NS
+    ts[mule_rows] = start(lead, 12 * 3600 + MULE_GROUP * 900) + gap * _NS
     mule_amount = np.round(rmu.uniform(300, 1500, len(mule_rows)), 2)
     sent = np.bincount(g[fan_in], weights=mule_amount[fan_in], minlength=n_groups)
     n_out = np.bincount(g[~fan_in], minlength=n_groups)
