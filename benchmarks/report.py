@@ -2,21 +2,22 @@
 
 Run from the repository root::
 
-    python benchmarks/report.py            # full run (about 8 minutes on 2 cores)
-    python benchmarks/report.py --quick    # smaller tables, same checks (about 2 minutes)
+    python benchmarks/report.py            # full run (about 4.5 minutes on 2 idle cores)
+    python benchmarks/report.py --quick    # smaller tables, same checks (2 to 3 minutes)
 
 Four targets, measured in one run:
 
 1. speed: a full report (fidelity, utility, privacy) on a 100,000-row x 30-column synthetic table
    (train 50,000 rows, holdout 30,000 rows) in under 60 s on 2 cores, timed as a whole
    ``simulacra evaluate ... --out r.html --json m.json`` process;
-2. the fidelity section alone (``--sections fidelity``) is faster than SDMetrics'
-   ``QualityReport.generate`` on the same data, both timed as whole processes;
+2. the fidelity section alone (``--sections fidelity --json``; 2b: also ``--out``) is faster than
+   SDMetrics' ``QualityReport.generate`` on the same data, both timed as whole processes;
 3. simulacra's fidelity accuracy agrees with mostlyai-qa's (``qa.report``) within 0.02 on UCI Adult
    for three synthesizers of different quality, and ranks them the same way;
 4. privacy: the report fails a 10%-perturbed copy of the training data and passes real unseen rows.
 
-Every timed contender runs in its own process; this process only builds the data and waits. The
+Every timed contender runs in its own process, repeated and interleaved, after waiting for idle CPUs;
+runs that another job competed with are flagged and retried (see ``_run_timed``). The
 per-section breakdown and a cProfile of the full report run in one more child process. All numbers go
 to ``benchmarks/results/report.json``. See ``benchmarks/README.md``.
 """

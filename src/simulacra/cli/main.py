@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -178,14 +179,19 @@ def schema_cmd(
 def rules(
     spec: Annotated[str, typer.Argument(help="A rules spec (YAML file) or a bundled pack name.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the tables.")],
-    n: Annotated[int | None, typer.Option("-n", "--rows", help="Rows of the first table (children "
-                                                              "follow their parents).")] = None,
+    n: Annotated[
+        int | None,
+        typer.Option("-n", "--rows", help="Rows of the first table (children follow their parents)."),
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (default: the spec's, else 0).")] = None,
-    chunks: Annotated[int | None, typer.Option("--chunks", help="Chunks per Parquet part file; never "
-                                                                "changes the values.")] = None,
+    chunks: Annotated[
+        int | None, typer.Option("--chunks", help="Chunks per Parquet part file; never changes the values.")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="parquet, csv or jsonl.")] = "parquet",
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a spec value: path=value "
-                                                               "(e.g. customers.rows=500).")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a spec value: path=value (e.g. customers.rows=500)."),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Generate tables from declarative rules: no data needed, identical output at any scale."""
@@ -278,17 +284,19 @@ def _print_report(report) -> None:  # noqa: ANN001
     for reason in v["reasons"]:
         out.print(f"  • {reason}", markup=False)
     table = Table()
-    for name in ("check", "synthetic", "real holdout (reference)", ""):
-        table.add_column(name)
+    table.add_column("check")
+    for name in ("synthetic", "real holdout\n(reference)", ""):
+        table.add_column(name, no_wrap=True, justify="right" if name else "left")
+    from ..evaluate.report import _fmt
+
     for section in report.data["sections"].values():
         for sc in section["scores"]:
-            from ..evaluate.report import _fmt
-
-            value = (
-                sc["not_computable"] and f"n/a ({sc['not_computable']})" or _fmt(sc["value"], sc["format"])
+            label = escape(sc["label"]) + (
+                f" [dim](not computable: {escape(sc['not_computable'])})[/]" if sc["not_computable"] else ""
             )
+            value = "n/a" if sc["not_computable"] else _fmt(sc["value"], sc["format"])
             table.add_row(
-                sc["label"],
+                label,
                 value,
                 _fmt(sc["reference"], sc["format"]),
                 f"[{colour[sc['status']]}]{sc['status']}[/]",

@@ -273,7 +273,7 @@ def _validity(train: pd.DataFrame, synthetic: pd.DataFrame) -> dict:
             present = ~vna
             good = present & (v >= lo) & (v <= hi)
         else:
-            cats = set(_to_str(train[col]).dropna())
+            cats = set(_to_str(train[col]).dropna().unique())
             st = _to_str(s)
             present = st.notna().to_numpy()
             good = present & st.isin(cats).fillna(False).to_numpy(dtype=bool)
