@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
@@ -231,5 +231,3 @@ def constraint_label(c: Range | Inequality | Fixed | Formula) -> str:
         return f"fixed: [{', '.join(c.fixed)}]"
     return f"formula: {c.formula}"
 
-
-ConstraintType = Literal["range", "inequality", "fixed", "formula"]

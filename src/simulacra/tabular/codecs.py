@@ -17,8 +17,6 @@ import pandas as pd
 
 from ..schema.kinds import Kind
 
-NA = "__simulacra_missing__"
-
 
 def _json_value(v: Any) -> Any:
     return v.item() if isinstance(v, np.generic) else v
