@@ -343,7 +343,9 @@ def test_overrides_change_the_spec(tmp_path: Path) -> None:
         run_rules(str(SHOP), 10, tmp_path / "x", 1, None, "csv", {"customers.colums.age": "1"}, True)
 
 
-def test_a_failure_midway_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_midway_leaves_no_output_and_a_rerun_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import simulacra.rules.writer as writer
 
     calls = {"n": 0}
@@ -358,7 +360,43 @@ def test_a_failure_midway_leaves_nothing_behind(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(writer, "to_arrow", flaky)
     with pytest.raises(RuntimeError, match="disk on fire"):
         run_rules(str(SHOP), 3_000, tmp_path / "out", 1, None, "parquet", {}, True, chunk_rows=CHUNK)
-    assert list(tmp_path.iterdir()) == []
+    # no output, only the hidden staging folder with the one finished part (customers + orders)
+    assert [x.name for x in tmp_path.iterdir()] == [".out.simulacra-staging"]
+    manifest = (tmp_path / ".out.simulacra-staging" / "manifest.jsonl").read_text().splitlines()
+    assert len(manifest) == 1
+    before = calls["n"]
+    run_rules(str(SHOP), 3_000, tmp_path / "out", 1, None, "parquet", {}, True, chunk_rows=CHUNK)
+    assert calls["n"] - before == 2 * 2  # the two parts left, two tables each: part 0 was not redone
+    assert [x.name for x in tmp_path.iterdir()] == ["out"]
+    monkeypatch.setattr(writer, "to_arrow", real)
+    run_rules(str(SHOP), 3_000, tmp_path / "clean", 1, None, "parquet", {}, True, chunk_rows=CHUNK)
+    for table in ("customers", "orders"):
+        resumed = sorted((tmp_path / "out" / f"{table}.parquet").iterdir())
+        clean = sorted((tmp_path / "clean" / f"{table}.parquet").iterdir())
+        assert [f.read_bytes() for f in resumed] == [f.read_bytes() for f in clean]
+
+
+def test_a_changed_job_does_not_reuse_staged_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import simulacra.rules.writer as writer
+
+    real = writer.to_arrow
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("stop")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "to_arrow", flaky)
+    with pytest.raises(RuntimeError):
+        run_rules(str(SHOP), 3_000, tmp_path / "out", 1, None, "csv", {}, True, chunk_rows=CHUNK)
+    monkeypatch.setattr(writer, "to_arrow", real)
+    run_rules(str(SHOP), 3_000, tmp_path / "out", 2, None, "csv", {}, True, chunk_rows=CHUNK)  # other seed
+    run_rules(str(SHOP), 3_000, tmp_path / "ref", 2, None, "csv", {}, True, chunk_rows=CHUNK)
+    for table in ("customers", "orders"):
+        got = (tmp_path / "out" / f"{table}.csv").read_bytes()
+        assert got == (tmp_path / "ref" / f"{table}.csv").read_bytes()
 
 
 def test_bad_options_are_usage_errors(tmp_path: Path) -> None:

@@ -40,6 +40,13 @@ _state = {"debug": False}
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same output.")]
+Engine = Annotated[
+    str, typer.Option("--engine", help="Who runs the chunks: local (processes here) or ray (a Ray cluster).")
+]
+Workers = Annotated[
+    int | None,
+    typer.Option("--workers", help="Processes (local) or CPUs of a local Ray; never changes the output."),
+]
 
 
 @app.callback()
@@ -118,6 +125,8 @@ def sample(
         str | None, typer.Option("--rebalance", help="Make this column's values equally frequent.")
     ] = None,
     seed: Seed = 0,
+    engine: Engine = "local",
+    workers: Workers = None,
     quiet: Quiet = False,
 ) -> None:
     """Sample synthetic rows from a model directory."""
@@ -130,6 +139,9 @@ def sample(
         raise UsageError(f"--seed must be a non-negative integer, got {seed}")
     check_writable(output)
     conditions = parse_where(where or [])
+    if engine != "local" or (workers or 1) > 1:
+        _sample_on_engine(model_dir, n, output, conditions, rebalance, seed, engine, workers, quiet)
+        return
     synth = TabularSynthesizer.load(model_dir)
     # resolve conditions before any output is opened, so a bad --where writes nothing
     chunks = synth.iter_sample(n, conditions=conditions or None, rebalance=rebalance, seed=seed)
@@ -146,6 +158,28 @@ def sample(
         path, rows = write_chunks(stream(), output)
     if not quiet:
         out.print(f"wrote {rows:,} synthetic rows → {path}")
+
+
+def _sample_on_engine(
+    model_dir: Path,
+    n: int,
+    output: Path,
+    conditions: dict,
+    rebalance: str | None,
+    seed: int,
+    engine: str,
+    workers: int | None,
+    quiet: bool,
+) -> None:
+    """`sample` on local processes or Ray: units of fixed chunks, assembled into the same bytes."""
+    from ..scale import run_job
+    from ..tabular.job import SampleJob
+
+    job = SampleJob(model_dir, n, output, seed, conditions or None, rebalance)
+    with _progress(quiet, n, f"sampling ({engine})") as step:
+        run_job(job, output, engine, workers, progress=step)
+    if not quiet:
+        out.print(f"wrote {n:,} synthetic rows → {output}")
 
 
 @app.command("schema")
@@ -192,6 +226,8 @@ def rules(
         list[str] | None,
         typer.Option("--set", help="Override a spec value: path=value (e.g. customers.rows=500)."),
     ] = None,
+    engine: Engine = "local",
+    workers: Workers = None,
     quiet: Quiet = False,
 ) -> None:
     """Generate tables from declarative rules: no data needed, identical output at any scale."""
@@ -203,7 +239,7 @@ def rules(
             raise UsageError(f"--set '{raw}' is not of the form path=value (e.g. customers.rows=500)")
         key, value = raw.split("=", 1)
         overrides[key.strip()] = value.strip()
-    summary = run_rules(spec, n, out_dir, seed, chunks, fmt, overrides, quiet)
+    summary = run_rules(spec, n, out_dir, seed, chunks, fmt, overrides, quiet, engine=engine, workers=workers)
     if not quiet:
         for table, rows in summary.items():
             out.print(f"{table}: {rows:,} rows → {out_dir}/{table}.{'parquet' if fmt == 'parquet' else fmt}")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import shutil
-import tempfile
 import time
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -16,72 +15,210 @@ import pyarrow.parquet as pq
 
 from ..errors import UsageError
 from ..io import current_umask
-from .engine import RULES_CHUNK_ROWS, iter_chunks, plan, probe, to_arrow
+from ..scale.engine import ENGINES, concat_files, run_job
+from .engine import RULES_CHUNK_ROWS, Plan, iter_chunks, plan, probe, to_arrow
 from .spec import Spec, load_spec
 
 FORMATS = ("parquet", "csv", "jsonl", "fhir")
 
 
-class _TableWriter:
-    """Streams the chunks of one table into ``<table>.<fmt>`` (or a directory of Parquet parts)."""
+class RulesJob:
+    """A rules run cut into units: unit ``u`` is part ``p`` of one root table and its descendants.
 
-    def __init__(self, spec: Spec, table: str, folder: Path, fmt: str, n_chunks: int, per_part: int):
-        self.spec, self.table, self.fmt, self.per_part = spec, table, fmt, per_part
-        self.n_parts = max(1, math.ceil(n_chunks / per_part))
-        self.path = folder / f"{table}.{fmt}"
+    Part ``p`` holds the chunks ``p * per_part`` up to ``(p + 1) * per_part`` of the root (children
+    follow their parent's chunks), so a unit needs nothing but the spec, the plan and the seed.
+    """
+
+    def __init__(
+        self, source: str, overrides: dict[str, str], n: int | None, fmt: str, per_part: int, plan_: Plan
+    ) -> None:
+        self.source, self.overrides, self.n, self.fmt = source, dict(overrides), n, fmt
+        self.per_part, self.plan = per_part, plan_
+        spec = self.spec
+        self._units = [
+            (root, p) for root in spec.roots for p in range(math.ceil(len(plan_.sizes[root]) / per_part))
+        ]
+
+    @property
+    def spec(self) -> Spec:
+        key = (self.source, tuple(sorted(self.overrides.items())))
+        if key not in _SPECS:
+            _SPECS[key] = load_spec(self.source, self.overrides)
+        return _SPECS[key]
+
+    def family(self, root: str) -> list[str]:
+        """``root`` and every table below it."""
+        tables = [root]
+        for t in tables:
+            tables.extend(self.spec.tables[t].children)
+        return tables
+
+    def fingerprint(self) -> dict[str, Any]:
+        spec = self.spec
+        return {
+            "job": "rules",
+            "spec": str(spec.source),
+            "spec_sha256": hashlib.sha256(Path(spec.source).read_bytes()).hexdigest()
+            if Path(spec.source).is_file()
+            else None,
+            "overrides": self.overrides,
+            "n": self.n,
+            "seed": self.plan.seed,
+            "chunk_rows": self.plan.chunk_rows,
+            "format": self.fmt,
+            "per_part": self.per_part,
+        }
+
+    def units(self) -> list[int]:
+        return list(range(len(self._units)))
+
+    def _chunks(self, unit: int) -> tuple[str, int, range]:
+        root, p = self._units[unit]
+        stop = min((p + 1) * self.per_part, len(self.plan.sizes[root]))
+        return root, p, range(p * self.per_part, stop)
+
+    def unit_rows(self, unit: int) -> int:
+        root, _, chunks = self._chunks(unit)
+        return sum(int(self.plan.sizes[t][chunks].sum()) for t in self.family(root))
+
+    def run_unit(self, unit: int, staging: Path) -> list[dict[str, Any]]:
+        """Generate the unit's chunks and write one part file per table (per FHIR resource)."""
+        spec = self.spec
+        root, p, chunks = self._chunks(unit)
+        if self.fmt == "fhir":
+            return self._run_fhir(root, p, chunks, staging)
+        writers = {
+            t: _PartWriter(staging / t / f"part-{p:05d}.{self.fmt}", self.fmt, p) for t in self.family(root)
+        }
+        try:
+            for table, _k, data in iter_chunks(spec, self.plan, root, chunks):
+                writers[table].write(to_arrow(spec, table, data))
+                del data  # let the chunk go before the next one is made (flat memory)
+            return [{**w.close(), "table": t, "part": p} for t, w in writers.items()]
+        finally:
+            for w in writers.values():
+                w.abort()
+
+    def _run_fhir(self, root: str, p: int, chunks: range, staging: Path) -> list[dict[str, Any]]:
+        from .fhir import FhirWriter
+
+        folder = staging / "fhir" / f"{root}-{p:05d}"
+        tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        with FhirWriter(tmp) as fw:
+            for table, _k, data in iter_chunks(self.spec, self.plan, root, chunks):
+                fw.write(table, to_arrow(self.spec, table, data))
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+        return [
+            {"file": str(f), "bytes": f.stat().st_size, "resource": f.stem, "part": p}
+            for f in sorted(folder.iterdir())
+        ]
+
+    def finish(self, staging: Path, out: Path, entries: dict[int, list[dict[str, Any]]]) -> dict[str, int]:
+        """Assemble the parts (per table, in part order) in ``staging/final`` and move them to ``out``."""
+        final = staging / "final"
+        shutil.rmtree(final, ignore_errors=True)
+        final.mkdir()
+        flat = [e for u in sorted(entries) for e in entries[u]]
+        if self.fmt == "fhir":
+            from .fhir import RESOURCES
+
+            names = []
+            for resource in RESOURCES.values():
+                files = [staging / e["file"] for e in flat if e["resource"] == resource]
+                concat_files(files, final / f"{resource}.ndjson")
+                names.append(f"{resource}.ndjson")
+        else:
+            names = [
+                self._assemble(t, staging, final, [e for e in flat if e["table"] == t])
+                for t in self.spec.tables
+            ]
+        _move_into(final, out, names)
+        return {t: self.plan.rows(t) for t in self.spec.tables}
+
+    def _assemble(self, table: str, staging: Path, final: Path, entries: list[dict[str, Any]]) -> str:
+        target = final / f"{table}.{self.fmt}"
+        files = [staging / e["file"] for e in sorted(entries, key=lambda e: e["part"])]
+        if self.fmt != "parquet":
+            concat_files(files, target)
+            if not files and self.fmt == "csv":
+                target.write_text(",".join(self.spec.tables[table].columns) + "\n", encoding="utf-8")
+            return target.name
+        if not files:
+            names = list(self.spec.tables[table].columns)
+            pq.write_table(pa.table({c: pa.array([], type=pa.string()) for c in names}), target)
+            return target.name
+        schema = pq.read_schema(files[0])
+        for f in files[1:]:
+            if not pq.read_schema(f).equals(schema):  # e.g. a column all missing in one part
+                pq.write_table(pq.read_table(f).cast(schema), f)
+        if len(files) == 1:
+            os.replace(files[0], target)
+        else:
+            target.mkdir()
+            for f in files:
+                os.replace(f, target / f.name)
+        return target.name
+
+
+_SPECS: dict[tuple, Spec] = {}
+
+
+class _PartWriter:
+    """One part file of one table, streamed chunk by chunk to a temporary name, renamed on close."""
+
+    def __init__(self, path: Path, fmt: str, part: int) -> None:
+        self.path, self.fmt, self.part = path, fmt, part
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         self.schema: pa.Schema | None = None
         self.writer: Any = None
-        self.part = -1
         self.fh: Any = None
-        self.wrote_header = False
-        if fmt == "parquet" and self.n_parts > 1:
-            self.path.mkdir()
+        self.chunks = 0
 
-    def write(self, k: int, data: dict[str, Any]) -> None:
-        table = to_arrow(self.spec, self.table, data)
-        if self.schema is None:
-            self.schema = table.schema
-        elif table.schema != self.schema:
-            table = table.cast(self.schema)
+    def write(self, table: pa.Table) -> None:
         if self.fmt == "parquet":
-            part = k // self.per_part
-            if part != self.part:
-                self._close_part()
-                self.part = part
-                target = self.path / f"part-{part:05d}.parquet" if self.n_parts > 1 else self.path
-                self.writer = pq.ParquetWriter(target, self.schema)
+            if self.writer is None:
+                self.schema = table.schema
+                self.writer = pq.ParquetWriter(self.tmp, self.schema)
+            elif table.schema != self.schema:
+                table = table.cast(self.schema)
             self.writer.write_table(table)
         else:
             if self.fh is None:
-                self.fh = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - kept open across chunks
+                self.fh = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115 - kept open
             df = table.to_pandas()
             if self.fmt == "csv":
-                df.to_csv(self.fh, index=False, header=not self.wrote_header)
-                self.wrote_header = True
+                df.to_csv(self.fh, index=False, header=self.part == 0 and self.chunks == 0)
             elif len(df):
                 text = df.to_json(orient="records", lines=True, date_format="iso", date_unit="us")
                 self.fh.write(text if text.endswith("\n") else text + "\n")
+        self.chunks += 1
 
-    def _close_part(self) -> None:
+    def close(self) -> dict[str, Any]:
+        """Finish the part and move it into place; return its manifest entry."""
         if self.writer is not None:
             self.writer.close()
             self.writer = None
-
-    def close(self) -> None:
-        """Finish the file(s); a table that got no chunk at all still gets an empty file."""
-        self._close_part()
-        if self.fmt == "parquet" and self.part < 0:
-            names = list(self.spec.tables[self.table].columns)
-            empty = pa.table({c: pa.array([], type=pa.string()) for c in names})
-            target = self.path / "part-00000.parquet" if self.n_parts > 1 else self.path
-            pq.write_table(empty, target)
-        if self.fmt != "parquet":
-            if self.fh is None:
-                self.fh = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - kept open across chunks
-                if self.fmt == "csv":
-                    self.fh.write(",".join(self.spec.tables[self.table].columns) + "\n")
+        elif self.fmt == "parquet":  # no chunk at all: an empty part keeps the column names
+            pq.write_table(pa.table({}), self.tmp)
+        if self.fh is not None:
             self.fh.close()
             self.fh = None
+        elif self.fmt != "parquet":
+            self.tmp.write_text("", encoding="utf-8")
+        os.replace(self.tmp, self.path)
+        return {"file": str(self.path), "bytes": self.path.stat().st_size}
+
+    def abort(self) -> None:
+        """Drop an unfinished part (after an error)."""
+        if self.writer is not None:
+            self.writer.close()
+        if self.fh is not None:
+            self.fh.close()
+        if self.tmp.exists():
+            self.tmp.unlink()
 
 
 def run_rules(
@@ -94,13 +231,17 @@ def run_rules(
     overrides: dict[str, str] | None = None,
     quiet: bool = False,
     chunk_rows: int = RULES_CHUNK_ROWS,
+    engine: str = "local",
+    workers: int | None = None,
 ) -> dict[str, int]:
     """Generate every table of a rules spec into the folder ``out``; return ``{table: rows}``.
 
     ``n`` sets the first root table's rows (the other roots scale with it; ``None`` keeps the spec's).
     ``seed`` overrides the spec's ``seed`` (``None`` keeps it, default 0). ``chunks`` is how many
-    chunks go into one Parquet part file (default 1); it never changes the values. Tables are
-    written to a temporary folder beside ``out`` and moved into it only when all are complete.
+    chunks go into one Parquet part file (default 1); it never changes the values. ``engine`` and
+    ``workers`` choose who runs the parts (this process, local processes, or Ray); they never change
+    the bytes. Parts go to a hidden staging folder beside ``out``; a re-run after a crash skips the
+    parts already written, and the tables are moved into ``out`` only when all are complete.
     ``chunk_rows`` is internal (tests): changing it changes the values a seed produces.
     """
     fmt = str(fmt).lower()
@@ -112,6 +253,8 @@ def run_rules(
         raise UsageError(f"--chunks {chunks}: must be at least 1")
     if seed is not None and seed < 0:
         raise UsageError(f"--seed {seed}: must be a non-negative integer")
+    if engine not in ENGINES:
+        raise UsageError(f"--engine {engine}: use one of {', '.join(ENGINES)}")
     spec = load_spec(spec_or_pack, overrides)
     p = plan(spec, n, seed, chunk_rows)  # every spec error is raised before anything is written
     if fmt == "fhir":
@@ -127,38 +270,10 @@ def run_rules(
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out}: exists and is not a folder")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    job = RulesJob(spec_or_pack, overrides or {}, n, fmt, chunks or 1, p)
     total = sum(p.rows(t) for t in spec.tables)
-    try:
-        with ExitStack() as stack:
-            advance = stack.enter_context(_progress(quiet, total))
-            if fmt == "fhir":
-                from .fhir import FhirWriter
-
-                fw = FhirWriter(tmp)
-                for root in spec.roots:
-                    for table, k, data in iter_chunks(spec, p, root):
-                        fw.write(table, to_arrow(spec, table, data))
-                        advance(int(p.sizes[table][k]))
-                fw.close()
-                names = fw.files
-            else:
-                writers = {
-                    t: _TableWriter(spec, t, tmp, fmt, len(p.sizes[t]), chunks or 1) for t in spec.tables
-                }
-                for root in spec.roots:
-                    for table, k, data in iter_chunks(spec, p, root):
-                        writers[table].write(k, data)
-                        advance(int(p.sizes[table][k]))
-                        del data  # let the chunk go before the next one is made (flat memory)
-                for w in writers.values():
-                    w.close()
-                names = [w.path.name for w in writers.values()]
-        _move_into(tmp, out, names)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return {t: p.rows(t) for t in spec.tables}
+    with _progress(quiet, total) as advance:
+        return run_job(job, out, engine, workers, progress=advance)
 
 
 def _move_into(tmp: Path, out: Path, names: list[str]) -> None:

@@ -430,25 +430,48 @@ class TabularSynthesizer:
         seed = self.seed if seed is None else seed
         if seed < 0:
             raise UsageError(f"the seed must be a non-negative integer, got {seed}")
-        base = dict(conditions or {})
-        plans = self._rebalance_plans(rebalance, base) if rebalance else [(base, 1.0)]
-        resolved = [(self._resolve_conditions(c) if c else ({}, {}, {}), share) for c, share in plans]
-        row = 0
-        for k, size in enumerate(chunk_sizes(n, chunk_rows)):
-            parts = []
-            counts = _split_counts(size, [s for _, s in resolved])
-            for p, (((weights, ranges, forced), _), cnt) in enumerate(zip(resolved, counts, strict=True)):
-                if cnt:
-                    parts.append(self._sample_chunk(cnt, seed, k, p, weights, ranges, forced))
-            frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-            if len(parts) > 1:
-                perm = derive_rng(seed, "tabular", "shuffle", k).permutation(size)
-                frame = frame.iloc[perm].reset_index(drop=True)
-            frame = self._finish(frame, seed, k, row)
-            row += size
+        resolved = self._resolve_plans(conditions, rebalance)
+        sizes = chunk_sizes(n, chunk_rows)
+        for k, size in enumerate(sizes):
+            frame = self._chunk(resolved, seed, k, size, k * chunk_rows)
             if progress:
                 progress(size)
             yield frame
+
+    def _resolve_plans(self, conditions: dict[str, Any] | None, rebalance: str | None) -> list:
+        """Conditions resolved to code weights, one plan per rebalanced category (errors raise here)."""
+        base = dict(conditions or {})
+        plans = self._rebalance_plans(rebalance, base) if rebalance else [(base, 1.0)]
+        return [(self._resolve_conditions(c) if c else ({}, {}, {}), share) for c, share in plans]
+
+    def sample_chunk(
+        self,
+        n: int,
+        k: int,
+        conditions: dict[str, Any] | None = None,
+        rebalance: str | None = None,
+        seed: int | None = None,
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> pd.DataFrame:
+        """Chunk ``k`` of ``sample(n, ...)`` on its own: the same rows, made from the seed alone."""
+        self._check_fitted()
+        seed = self.seed if seed is None else seed
+        sizes = chunk_sizes(n, chunk_rows)
+        if not 0 <= k < len(sizes):
+            raise UsageError(f"chunk {k} is out of range: {n:,} rows make {len(sizes)} chunks")
+        return self._chunk(self._resolve_plans(conditions, rebalance), seed, k, sizes[k], k * chunk_rows)
+
+    def _chunk(self, resolved: list, seed: int, k: int, size: int, row: int) -> pd.DataFrame:
+        parts = []
+        counts = _split_counts(size, [s for _, s in resolved])
+        for p, (((weights, ranges, forced), _), cnt) in enumerate(zip(resolved, counts, strict=True)):
+            if cnt:
+                parts.append(self._sample_chunk(cnt, seed, k, p, weights, ranges, forced))
+        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        if len(parts) > 1:
+            perm = derive_rng(seed, "tabular", "shuffle", k).permutation(size)
+            frame = frame.iloc[perm].reset_index(drop=True)
+        return self._finish(frame, seed, k, row)
 
     def sample(
         self,
