@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import UsageError
 from ..io import _suffix, atomic_path, check_writable
 from ..scale.engine import concat_files, write_part
 from ..seeding import CHUNK_ROWS, chunk_sizes
@@ -147,3 +148,30 @@ def _write_frames(frames: Any, path: Path, ext: str, first_chunk: int) -> None:
             else:
                 text = pd.DataFrame(chunk).to_json(orient="records", lines=True, date_format="iso")
                 fh.write(text if text.endswith("\n") else text + "\n")
+
+
+def sample_to_file(
+    model_dir: str | Path,
+    n: int,
+    output: str | Path,
+    seed: int = 0,
+    conditions: dict[str, Any] | None = None,
+    rebalance: str | None = None,
+    engine: str = "local",
+    workers: int | None = None,
+    progress: Any = None,
+) -> Path:
+    """Sample ``n`` rows of a saved model into one file, on local processes or Ray (``engine="ray"``).
+
+    The file is byte-for-byte what ``TabularSynthesizer.load(model_dir).iter_sample`` streamed by one
+    process would write; a re-run after a crash skips the parts already written.
+    """
+    from ..scale import run_job
+
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+        raise UsageError(f"the number of rows must be a positive integer, got {n!r}")
+    if seed < 0:
+        raise UsageError(f"the seed must be a non-negative integer, got {seed}")
+    job = SampleJob(model_dir, n, output, seed, conditions, rebalance)
+    run_job(job, Path(output), engine, workers, progress=progress)
+    return Path(output)
