@@ -25,6 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ..errors import DataError, SimulacraError, UsageError
+from ..text.cli import text_app
 
 app = typer.Typer(
     name="simulacra",
@@ -34,6 +35,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+app.add_typer(text_app, name="text")  # `simulacra text SPEC` and `simulacra text export FILE`
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 _state = {"debug": False}
@@ -93,12 +95,25 @@ def fit(
     synthesizer: Annotated[
         str, typer.Option("--synthesizer", "-s", help="Model: trees or copula.")
     ] = "trees",
+    sequence_key: Annotated[
+        str | None, typer.Option("--sequence-key", help="Entity column: learn sequences (long format).")
+    ] = None,
+    order_by: Annotated[
+        str | None, typer.Option("--order-by", help="With --sequence-key: column ordering the events.")
+    ] = None,
+    context: Annotated[
+        str | None, typer.Option("--context", help="With --sequence-key: per-entity columns, a,b,c.")
+    ] = None,
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
     """Learn from a table and write a model directory."""
     from ..io import read_table
     from ..tabular import TabularSynthesizer
+
+    if sequence_key is not None or order_by is not None or context is not None:
+        _fit_sequences(data, out_dir, schema, kind, sequence_key, order_by, context, seed, quiet)
+        return
 
     synth = TabularSynthesizer(synthesizer, seed=seed)
     df = read_table(data)
@@ -111,6 +126,78 @@ def fit(
     synth.save(out_dir)
     if not quiet:
         out.print(f"learned {len(df):,} rows × {len(df.columns)} columns with '{synthesizer}' → {out_dir}/")
+
+
+def _split_list(raw: str | None) -> list[str]:
+    return [x.strip() for x in (raw or "").split(",") if x.strip()]
+
+
+def _fit_sequences(
+    data: Path,
+    out_dir: Path,
+    schema: Path | None,
+    kind: list[str] | None,
+    sequence_key: str | None,
+    order_by: str | None,
+    context: str | None,
+    seed: int,
+    quiet: bool,
+) -> None:
+    """`fit --sequence-key`: learn entities with histories."""
+    from ..io import read_table
+    from ..sequences import SequenceSynthesizer
+
+    if sequence_key is None:
+        raise UsageError("--order-by and --context need --sequence-key (the column naming each entity)")
+    if schema is not None:
+        raise UsageError("--schema is not supported with --sequence-key; set column kinds with --kind")
+    df = read_table(data)
+    synth = SequenceSynthesizer(seed=seed)
+    with _progress(quiet, None, f"fitting sequences of {data.name}") as step:
+        try:
+            synth.fit(df, sequence_key, order_by, _split_list(context), _parse_kinds(kind), lambda _m: step())
+        except DataError as exc:
+            raise DataError(f"{data}: {exc}") from None
+    synth.save(out_dir)
+    if not quiet:
+        out.print(
+            f"learned {synth.n_train_entities_:,} sequences ({len(df):,} events × {len(df.columns)} columns) "
+            f"→ {out_dir}/"
+        )
+
+
+def _sample_sequences(
+    model_dir: Path,
+    n: int,
+    output: Path,
+    where: list[str] | None,
+    rebalance: str | None,
+    seed: int,
+    quiet: bool,
+) -> None:
+    """`sample` from a sequence model: ``n`` entities, each with its events."""
+    from ..io import write_chunks
+    from ..sequences import SequenceSynthesizer
+    from ..tabular import parse_where
+
+    if rebalance is not None:
+        raise UsageError("--rebalance does not apply to a sequence model; condition with --where instead")
+    conditions = parse_where(where or [])
+    synth = SequenceSynthesizer.load(model_dir)
+    chunks = synth.iter_sample(n, conditions=conditions or None, seed=seed)
+    first = next(chunks)
+    with _progress(quiet, n, "sampling sequences") as step:
+        step(int(first[synth.sequence_key_].nunique()))
+
+        def stream():  # noqa: ANN202
+            yield first
+            for chunk in chunks:
+                step(int(chunk[synth.sequence_key_].nunique()))
+                yield chunk
+
+        path, rows = write_chunks(stream(), output)
+    if not quiet:
+        out.print(f"wrote {n:,} synthetic sequences ({rows:,} events) → {path}")
 
 
 @app.command()
@@ -138,6 +225,11 @@ def sample(
     if seed < 0:
         raise UsageError(f"--seed must be a non-negative integer, got {seed}")
     check_writable(output)
+    from ..sequences import is_sequence_model
+
+    if is_sequence_model(model_dir):
+        _sample_sequences(model_dir, n, output, where, rebalance, seed, quiet)
+        return
     conditions = parse_where(where or [])
     if engine != "local" or (workers or 1) > 1:
         _sample_on_engine(model_dir, n, output, conditions, rebalance, seed, engine, workers, quiet)
@@ -172,12 +264,10 @@ def _sample_on_engine(
     quiet: bool,
 ) -> None:
     """`sample` on local processes or Ray: units of fixed chunks, assembled into the same bytes."""
-    from ..scale import run_job
-    from ..tabular.job import SampleJob
+    from ..tabular.job import sample_to_file
 
-    job = SampleJob(model_dir, n, output, seed, conditions or None, rebalance)
     with _progress(quiet, n, f"sampling ({engine})") as step:
-        run_job(job, output, engine, workers, progress=step)
+        sample_to_file(model_dir, n, output, seed, conditions or None, rebalance, engine, workers, step)
     if not quiet:
         out.print(f"wrote {n:,} synthetic rows → {output}")
 
@@ -263,6 +353,15 @@ def evaluate_cmd(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with code 1 when the verdict is fail.")
     ] = False,
+    sequence_key: Annotated[
+        str | None, typer.Option("--sequence-key", help="Entity column: add the sequence checks.")
+    ] = None,
+    order_by: Annotated[
+        str | None, typer.Option("--order-by", help="With --sequence-key: column ordering the events.")
+    ] = None,
+    context: Annotated[
+        str | None, typer.Option("--context", help="With --sequence-key: per-entity columns, a,b,c.")
+    ] = None,
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -288,7 +387,9 @@ def evaluate_cmd(
             frames[role] = read_table(path)
         except SimulacraError as exc:
             raise type(exc)(f"--{role} {exc}") from None
-    with _progress(quiet, 3 if len(chosen) == 3 else len(chosen), "checking") as step:
+    if sequence_key is None and (order_by is not None or context is not None):
+        raise UsageError("--order-by and --context need --sequence-key (the column naming each entity)")
+    with _progress(quiet, len(chosen) + (sequence_key is not None), "checking") as step:
         report = evaluate(
             synthetic=frames["synthetic"],
             train=frames["train"],
@@ -298,6 +399,9 @@ def evaluate_cmd(
             seed=seed,
             sources={"synthetic": str(synthetic), "train": str(train), "holdout": str(holdout)},
             progress=lambda _m: step(),
+            sequence_key=sequence_key,
+            order_by=order_by,
+            context=_split_list(context) or None,
         )
     if out_html is not None:
         report.save_html(out_html)

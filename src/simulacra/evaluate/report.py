@@ -532,6 +532,10 @@ _REASONS = {
         "warn",
     ): "A model trained on the synthetic data does somewhat worse on real held-out rows than "
     "one trained on real data.",
+    ("sequences", "fail"): "The synthetic sequences move differently from the real ones (lengths, levels, "
+    "dynamics) or copy training histories: check the sequence scores below.",
+    ("sequences", "warn"): "Some properties of the synthetic sequences (statistics, autocorrelation, "
+    "cross-correlation) differ noticeably from the real ones.",
     ("privacy", "fail"): "The synthetic data sits too close to the training rows (copies, near-copies or "
     "leaked personal values): do not share it.",
 }
@@ -604,8 +608,15 @@ def evaluate(
     pii_columns: list[str] | None = None,
     sources: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
+    sequence_key: str | None = None,
+    order_by: str | None = None,
+    context: list[str] | None = None,
 ) -> Report:
     """Compare ``synthetic`` with the real ``train`` split it was made from, on the real ``holdout``.
+
+    With ``sequence_key`` the tables are read as sequences in long format (``order_by`` orders each
+    entity's events, ``context`` names per-entity columns): a ``sequences`` section is added and the
+    row-level sections leave the key column out.
 
     Frames or file paths are accepted. ``target`` enables the utility section. ``sections`` picks
     among fidelity, utility and privacy. ``max_rows`` caps the rows used by distance and classifier
@@ -631,6 +642,16 @@ def evaluate(
                 "all three tables need the same columns"
             )
     hol, syn = hol[trn.columns], syn[trn.columns]
+    seq_section = None
+    if sequence_key is not None:
+        from .sequences import sequence_section
+
+        if progress:
+            progress("sequences")
+        seq_section = sequence_section(
+            trn, hol, syn, sequence_key=sequence_key, order_by=order_by, context=context, seed=seed
+        )
+        trn, hol, syn = (f.drop(columns=[sequence_key]) for f in (trn, hol, syn))
     _check_train(trn)
     empty = [c for c in trn.columns if trn[c].isna().all()]
     use = [c for c in trn.columns if c not in empty]
@@ -653,6 +674,8 @@ def evaluate(
     if "privacy" in sections:
         step("privacy")
         out_sections["privacy"] = _privacy(trn, hol, syn, seed, max_rows, pii_columns)
+    if seq_section is not None:
+        out_sections["sequences"] = seq_section
 
     reasons = [
         _REASONS[(name, sec["status"])]
@@ -668,6 +691,9 @@ def evaluate(
                 "pii_leaks",
                 "detection_auc",
                 "validity",
+                "sequence_copies",
+                "sequence_dcr_share",
+                "sequence_mia_auc",
             ):
                 reasons.append(
                     f"{s['label']}: {_fmt(s['value'], s['format'])} "
@@ -695,6 +721,7 @@ def evaluate(
             "synthetic_rows": len(syn),
             "columns": list(trn.columns),
             "target": target,
+            "sequence_key": sequence_key,
             "task": out_sections.get("utility", {}).get("task"),
         },
         "verdict": {"status": status, "reasons": reasons},
