@@ -25,6 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from ..errors import DataError, SimulacraError, UsageError
+from ..text.cli import text_app
 
 app = typer.Typer(
     name="simulacra",
@@ -34,6 +35,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+app.add_typer(text_app, name="text")  # `simulacra text SPEC` and `simulacra text export FILE`
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 _state = {"debug": False}

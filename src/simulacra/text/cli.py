@@ -1,0 +1,255 @@
+"""``simulacra text``: generate a dataset from a task spec, or export one.
+
+    simulacra text SPEC [-n N] [--out FILE] [--backend embedded|openai|anthropic] [--dry-run] [--resume]
+    simulacra text export FILE --format openai-chat|hf-dataset|parquet|csv|jsonl --out PATH
+
+``simulacra text SPEC`` is short for ``simulacra text run SPEC``: the group treats a first argument that
+is not one of its commands as a spec file.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from typer.core import TyperGroup
+
+from ..errors import UsageError
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+class _SpecFirstGroup(TyperGroup):
+    """A group whose first argument may be a spec file: ``text SPEC ...`` runs ``text run SPEC ...``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+text_app = typer.Typer(
+    cls=_SpecFirstGroup,
+    help="LLM datasets from a YAML task: `simulacra text SPEC` generates, `simulacra text export` converts.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+def _progress_printer(quiet: bool, n: int) -> tuple[Any, Any]:
+    """A rich bar with examples, rate, tokens/s, cost, ETA and rejects; silent with --quiet or off a tty."""
+    if quiet or not err.is_terminal:
+        return None, None
+    bar = Progress(
+        TextColumn("[bold]generating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    task = bar.add_task("generating", total=n, info="")
+
+    def update(stats: Any) -> None:
+        elapsed = max(time.monotonic() - stats.started, 1e-6)
+        made = stats.accepted - stats.resumed
+        reasons = ", ".join(f"{k} {v}" for k, v in stats.reasons.most_common(3))
+        info = f"{made / elapsed:.2f} ex/s  {stats.tokens_out / elapsed:.0f} tok/s  ${stats.cost:.4f}" + (
+            f"  rejects: {reasons}" if reasons else ""
+        )
+        bar.update(task, completed=stats.accepted, info=info)
+
+    return bar, update
+
+
+@text_app.command("run")
+def run_cmd(
+    spec: Annotated[Path, typer.Argument(help="Task spec (YAML).")],
+    n: Annotated[
+        int | None, typer.Option("-n", "--examples", help="Examples to keep (default: the spec's n).")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="Output JSONL file.")] = None,
+    backend: Annotated[
+        str, typer.Option("--backend", "-b", help="embedded, openai or anthropic.")
+    ] = "embedded",
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model name (a GGUF path when embedded).")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Server URL, e.g. http://127.0.0.1:8000/v1.")
+    ] = None,
+    api: Annotated[str, typer.Option("--api", help="openai backend: chat or completions.")] = "chat",
+    structured: Annotated[
+        str | None, typer.Option("--structured", help="json_schema, json_object, grammar or none.")
+    ] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option("--api-key-env", help="Environment variable holding the API key.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-c", help="Most requests in flight.")
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 120.0,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed (default: the spec's, else 0).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted --out file.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Start --out again (the cache is kept).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show 3 prompts and the estimate; send nothing.")
+    ] = False,
+    budget: Annotated[
+        float | None, typer.Option("--budget", help="Stop before spending more USD than this.")
+    ] = None,
+    prices: Annotated[
+        Path | None, typer.Option("--prices", help="Price table (YAML/JSON, $ per M tokens).")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not cache requests.")] = False,
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="CPU threads of the embedded model.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+) -> None:
+    """Generate a dataset from a task spec (the model writes the text, the program picks the labels)."""
+    from .accounting import load_prices
+    from .backends import make_backend
+    from .runner import Job, run_job, side_folder
+    from .runner import dry_run as plan_dry_run
+    from .spec import load_task
+
+    if n is not None and n <= 0:
+        raise UsageError(f"-n must be a positive number of examples, got {n}")
+    if budget is not None and budget < 0:
+        raise UsageError(f"--budget must be a number of dollars >= 0, got {budget}")
+    if concurrency is not None and concurrency <= 0:
+        raise UsageError(f"--concurrency must be at least 1, got {concurrency}")
+    if resume and overwrite:
+        raise UsageError("--resume and --overwrite contradict each other; choose one")
+    if output is not None and output.suffix.lower() != ".jsonl":
+        raise UsageError(
+            f"--out {output}: the output is JSONL; name it *.jsonl (then `simulacra text export`)"
+        )
+    task = load_task(spec)
+    job = Job(task, n=n, seed=seed)
+    table = load_prices(prices)
+    if dry_run:
+        be = None
+        if backend == "embedded":
+            try:
+                be = make_backend("embedded", model=model, n_threads=threads)
+            except UsageError:
+                be = None  # estimate with 4 characters a token
+        est = plan_dry_run(job, be, prices=table, model=model or (be.model if be else None))
+        for p in est["prompts"]:
+            out.print(
+                f"── example {p['index']} {json.dumps(p['attributes'], ensure_ascii=False)}", markup=False
+            )
+            out.print(p["prompt"], markup=False)
+        cost = (
+            f"${est['cost_usd']:.4f} (at most ${est['cost_usd_max']:.4f})"
+            if est["price_known"]
+            else (f"unknown: no price for '{est['model']}' (pass --prices FILE)")
+        )
+        out.print(
+            f"estimate for {est['n']:,} examples: ~{est['tokens_in_total']:,} tokens in "
+            f"({est['tokens_in_per_example']:.0f} per example), ~{est['tokens_out_total']:,} tokens out "
+            f"(max_tokens {est['max_tokens']}), cost {cost}; nothing was sent",
+            markup=False,
+        )
+        return
+    if output is None:
+        raise UsageError("--out FILE.jsonl is required (or --dry-run to only see prompts and the estimate)")
+    if output.exists() and not (resume or overwrite):
+        raise UsageError(
+            f"{output}: already exists; pass --resume to continue it or --overwrite to start again"
+        )
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(
+            f"{output}: folder {output.parent} does not exist; create it or choose another --out"
+        )
+    be = make_backend(
+        backend,
+        model=model,
+        base_url=base_url,
+        api=api,
+        structured=structured,
+        api_key_env=api_key_env,
+        timeout=timeout,
+        concurrency=concurrency,
+        n_threads=threads,
+    )
+    bar, update = _progress_printer(quiet, job.n)
+    try:
+        if bar is not None:
+            bar.start()
+        result = run_job(
+            job,
+            be,
+            output,
+            resume=resume,
+            overwrite=overwrite,
+            budget=budget,
+            cache=not no_cache,
+            prices=table,
+            concurrency=concurrency,
+            progress=update,
+        )
+    finally:
+        if bar is not None:
+            bar.stop()
+    s = result.stats
+    if not quiet:
+        reasons = ", ".join(f"{k} {v}" for k, v in s.reasons.most_common()) or "none"
+        out.print(
+            f"kept {s.accepted:,} of {job.n:,} examples → {result.out} "
+            f"(rejected {s.rejected:,}: {reasons}; rejects in {result.rejects})",
+            markup=False,
+        )
+        out.print(
+            f"tokens in {s.tokens_in:,}, out {s.tokens_out:,}; cost ${s.cost:.4f}; "
+            f"cached requests {s.cached:,}; PII flagged in {s.pii_flagged:,}",
+            markup=False,
+        )
+    if s.stopped == "budget":
+        err.print(
+            f"stopped: the next request could exceed --budget ${budget:g}; {s.accepted:,} of {job.n:,} "
+            f"kept; raise --budget and rerun with --resume",
+            markup=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=3)
+    _ = side_folder  # the side folder's name is printed through result.rejects
+
+
+@text_app.command("export")
+def export_cmd(
+    source: Annotated[Path, typer.Argument(help="The JSONL written by `simulacra text`.")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="openai-chat, hf-dataset, parquet, csv or jsonl.")
+    ],
+    output: Annotated[Path, typer.Option("--out", "-o", help="Output file (a folder for hf-dataset).")],
+    prompt_field: Annotated[
+        str | None, typer.Option("--prompt-field", help="openai-chat: field for the user message.")
+    ] = None,
+    completion_field: Annotated[
+        str | None, typer.Option("--completion-field", help="openai-chat: field for the assistant message.")
+    ] = None,
+    system: Annotated[str | None, typer.Option("--system", help="openai-chat: a system message.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+) -> None:
+    """Convert generated examples for fine-tuning or analysis."""
+    from .export import export
+
+    path, count = export(
+        source, fmt, output, prompt_field=prompt_field, completion_field=completion_field, system=system
+    )
+    if not quiet:
+        out.print(f"wrote {count:,} examples as {fmt} → {path}", markup=False)
