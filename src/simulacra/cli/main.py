@@ -362,18 +362,28 @@ def evaluate_cmd(
     context: Annotated[
         str | None, typer.Option("--context", help="With --sequence-key: per-entity columns, a,b,c.")
     ] = None,
+    text_field: Annotated[
+        str | None,
+        typer.Option("--text-field", help="Field holding the texts: run the text checks (--target: label)."),
+    ] = None,
+    no_embeddings: Annotated[
+        bool,
+        typer.Option("--no-embeddings", help="With --text-field: skip sentence embeddings (TF-IDF only)."),
+    ] = False,
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
     """Check synthetic data against real train and holdout data: fidelity, utility, privacy."""
     from ..evaluate.report import SECTIONS, evaluate
+    from ..evaluate.text import SECTION_ALIASES, TEXT_SECTIONS
     from ..io import read_table
 
     chosen = [x.strip() for x in sections.split(",") if x.strip()]
-    bad = [x for x in chosen if x not in SECTIONS]
+    allowed = SECTIONS if text_field is None else TEXT_SECTIONS + tuple(SECTION_ALIASES)
+    bad = [x for x in chosen if x not in allowed]
     if bad or not chosen:
         raise UsageError(
-            f"--sections: unknown section '{bad[0] if bad else sections}'; choose from {', '.join(SECTIONS)}"
+            f"--sections: unknown section '{bad[0] if bad else sections}'; choose from {', '.join(allowed)}"
         )
     for path, ext in ((out_html, (".html", ".htm")), (out_json, (".json",))):
         if path is not None:
@@ -389,7 +399,8 @@ def evaluate_cmd(
             raise type(exc)(f"--{role} {exc}") from None
     if sequence_key is None and (order_by is not None or context is not None):
         raise UsageError("--order-by and --context need --sequence-key (the column naming each entity)")
-    with _progress(quiet, len(chosen) + (sequence_key is not None), "checking") as step:
+    steps = len(chosen) + (sequence_key is not None) if text_field is None else len(TEXT_SECTIONS) + 1
+    with _progress(quiet, steps, "checking") as step:
         report = evaluate(
             synthetic=frames["synthetic"],
             train=frames["train"],
@@ -402,6 +413,8 @@ def evaluate_cmd(
             sequence_key=sequence_key,
             order_by=order_by,
             context=_split_list(context) or None,
+            text_field=text_field,
+            embeddings=not no_embeddings,
         )
     if out_html is not None:
         report.save_html(out_html)
@@ -423,6 +436,8 @@ def _print_report(report) -> None:  # noqa: ANN001
     out.print(f"[bold {colour[v['status']]}]verdict: {v['status'].upper()}[/]")
     for reason in v["reasons"]:
         out.print(f"  • {reason}", markup=False)
+    for note in report.data.get("notes", []):
+        out.print(f"  note: {note}", markup=False)
     table = Table()
     table.add_column("check")
     for name in ("synthetic", "real holdout\n(reference)", ""):

@@ -30,6 +30,22 @@ SECTION_TITLES = {
     "utility": "Utility",
     "privacy": "Privacy",
 }
+# the text report (inputs.kind == "text") shows its own sections, in this order
+TEXT_SECTION_ORDER = ("diversity", "realism", "utility", "leakage")
+TEXT_SECTION_TITLES = {
+    "diversity": "Diversity",
+    "realism": "Realism",
+    "utility": "Utility: train-synthetic, test-real",
+    "leakage": "Leakage and bias",
+}
+TEXT_SECTION_QUESTIONS = {
+    "diversity": "Are the synthetic texts as varied as real texts — words, meaning, length — without "
+    "repeats?",
+    "realism": "Can the synthetic texts be told from real held-out texts, and do they cover the same ground?",
+    "utility": "Does a classifier trained with the synthetic texts label real unseen texts better than one "
+    "trained on the real examples alone?",
+    "leakage": "Do the synthetic texts copy the real examples, carry personal data or skew the labels?",
+}
 SECTION_QUESTIONS = {
     "fidelity": "Does the synthetic data look like the real data, column by column and pair by pair?",
     "utility": "Does a model trained on synthetic data predict real, unseen data about as well as one "
@@ -202,14 +218,37 @@ def _column_rows(columns: list[Any], target: str | None) -> list[dict[str, Any]]
     return rows
 
 
-def _section(name: str, data: Any, target: str | None) -> dict[str, Any]:
+def _tables(items: list[Any]) -> list[dict[str, Any]]:
+    """Generic tables of a section (``title``, ``note``, ``columns``, ``formats``, ``rows``), formatted."""
+    out = []
+    for t in items:
+        if not isinstance(t, Mapping):
+            continue
+        columns = [str(c) for c in _list(t.get("columns"))]
+        formats = _list(t.get("formats")) or [None] * len(columns)
+        rows = []
+        for row in _list(t.get("rows")):
+            cells = []
+            for j, v in enumerate(_list(row)):
+                fmt = formats[j] if j < len(formats) else None
+                cells.append({"text": str(v) if fmt is None and isinstance(v, str) else format_value(v, fmt),
+                              "num": fmt is not None})
+            rows.append(cells)
+        out.append({"title": str(t.get("title") or ""), "note": str(t.get("note") or ""),
+                    "columns": columns, "num": [f is not None for f in formats], "rows": rows})
+    return out
+
+
+def _section(name: str, data: Any, target: str | None, kind: str = "table") -> dict[str, Any]:
     present = isinstance(data, Mapping)
     data = _dict(data)
     figures = _dict(data.get("figures"))
+    titles, questions = ((TEXT_SECTION_TITLES, TEXT_SECTION_QUESTIONS) if kind == "text"
+                         else (SECTION_TITLES, SECTION_QUESTIONS))
     section: dict[str, Any] = {
         "name": name,
-        "title": SECTION_TITLES.get(name, name.replace("_", " ").capitalize()),
-        "question": SECTION_QUESTIONS.get(name, ""),
+        "title": titles.get(name, name.replace("_", " ").capitalize()),
+        "question": questions.get(name, ""),
         "present": present,
         "status": _status(data.get("status")),
         "summary": str(data.get("summary") or ""),
@@ -243,6 +282,12 @@ def _section(name: str, data: Any, target: str | None) -> dict[str, Any]:
             "If the orange mass sits clearly to the left of the blue — especially at 0, exact copies — "
             "the synthetic data is too close to the training rows.",
         })
+    if kind == "text":
+        from simulacra.evaluate.text.plots import figure_specs
+
+        for render, fig_data, caption in figure_specs(figures):
+            section["figures"].append({**_figure(render, fig_data), "caption": caption})
+    section["tables"] = _tables(_list(data.get("tables")))
     return section
 
 
@@ -252,8 +297,10 @@ def _context(report: Mapping[str, Any]) -> dict[str, Any]:
     verdict = _dict(report.get("verdict"))
     target = str(inputs["target"]) if inputs.get("target") is not None else None
     sections_in = _dict(report.get("sections"))
-    names = list(SECTION_ORDER) + [str(k) for k in sections_in if k not in SECTION_ORDER]
-    sections = [_section(name, sections_in.get(name), target) for name in names]
+    kind = "text" if inputs.get("kind") == "text" else "table"
+    order = TEXT_SECTION_ORDER if kind == "text" else SECTION_ORDER
+    names = list(order) + [str(k) for k in sections_in if k not in order]
+    sections = [_section(name, sections_in.get(name), target, kind) for name in names]
     datasets = [
         {"role": "Real train", "hint": "what the generator learned from",
          "rows": _count(inputs.get("train_rows")), "file": files.get("train")},
@@ -289,6 +336,8 @@ def _context(report: Mapping[str, Any]) -> dict[str, Any]:
         "scorecard": [s for s in sections if s["scores"]],
         "status_icon": STATUS_ICON,
         "colors": plots.COLORS,
+        "kind": kind,
+        "notes": [str(n) for n in _list(report.get("notes"))],
     }
 
 
@@ -411,6 +460,8 @@ border-radius:8px 8px 0 0}
 .sim-report .sim-tag{font-size:11px;font-weight:650;color:#2f5f96;background:var(--sim-ref);border-radius:4px;
 padding:0 5px;margin-left:6px}
 .sim-report .sim-lag{color:var(--sim-fail);font-weight:650}
+.sim-report .sim-notes{margin-top:10px;padding-left:78px;color:var(--sim-muted)}
+.sim-report .sim-notes p{margin:0 0 4px}
 .sim-report .sim-footer{margin-top:36px;padding-top:14px;border-top:1px solid var(--sim-line);font-size:12px;
 color:var(--sim-muted)}
 @media (max-width:720px){.sim-report{padding:18px 14px}
@@ -473,7 +524,7 @@ html{background:#eef0f3}body{margin:0;padding:24px 0}
 {%- for ds, role in zip(ctx.datasets, ["train", "holdout", "synthetic"]) %}
 <div class="sim-ds" style="--sim-c:{{ colors[role] }}">
 <div class="sim-ds-role">{{ ds.role }}</div>
-<div class="sim-ds-rows">{{ ds.rows }} <small>rows</small></div>
+<div class="sim-ds-rows">{{ ds.rows }} <small>{{ "texts" if ctx.kind == "text" else "rows" }}</small></div>
 <div class="sim-ds-file">{{ ds.hint }}{% if ds.file %} · <code>{{ ds.file }}</code>{% endif %}</div>
 </div>
 {%- endfor %}
@@ -504,6 +555,13 @@ html{background:#eef0f3}body{margin:0;padding:24px 0}
 {%- endfor %}
 </ul>
 {%- endif %}
+{%- if ctx.notes %}
+<div class="sim-notes sim-small">
+{%- for note in ctx.notes %}
+<p>{{ note }}</p>
+{%- endfor %}
+</div>
+{%- endif %}
 </section>
 
 <section class="sim-howto">
@@ -516,10 +574,17 @@ generator never saw. {{ key("synthetic") }}<strong>Synthetic</strong> is the gen
 the synthetic data does well when its number is <em>close to the reference</em>, not when it is perfect.
 A synthetic number clearly <em>better</em> than the reference — for instance rows much closer to the training
 rows than real new rows are — can be a sign of copying rather than of quality.</p>
+{%- if ctx.kind == "text" %}
+<p><strong>Diversity</strong>: are the synthetic texts as varied as real ones? <strong>Realism</strong>: can
+they be told from real texts? <strong>Utility</strong>: does a classifier trained with them label real unseen
+texts better than one trained on the real examples alone? <strong>Leakage</strong>: do they copy the real
+examples or carry personal data? These checks give evidence, not proof.</p>
+{%- else %}
 <p><strong>Fidelity</strong>: do single columns and pairs of columns look like the real data?
 <strong>Utility</strong>: does a model trained on synthetic data predict the real holdout about as well as a
 model trained on real data? <strong>Privacy</strong>: are synthetic rows no closer to training rows than
 genuinely new rows are? These checks give evidence, not proof: passing them does not guarantee privacy.</p>
+{%- endif %}
 </section>
 
 <section class="sim-scorecard">
@@ -632,6 +697,30 @@ data; any hit is a leak.</p>
 </table>
 </div>
 {%- endif %}
+{%- for t in section.tables %}
+<h3>{{ t.title }}</h3>
+{%- if t.note %}
+<p class="sim-muted sim-small">{{ t.note }}</p>
+{%- endif %}
+<div class="sim-table-wrap">
+<table>
+<thead><tr>
+{%- for c in t.columns %}
+<th{% if t.num[loop.index0] %} class="sim-num"{% endif %}>{{ c }}</th>
+{%- endfor %}
+</tr></thead>
+<tbody>
+{%- for row in t.rows %}
+<tr>
+{%- for cell in row %}
+<td{% if cell.num %} class="sim-num"{% endif %}>{{ cell.text }}</td>
+{%- endfor %}
+</tr>
+{%- endfor %}
+</tbody>
+</table>
+</div>
+{%- endfor %}
 {%- if section.marginals %}
 <details class="sim-gallery">
 <summary>Distribution of every column ({{ section.marginals|length }}), least faithful first</summary>

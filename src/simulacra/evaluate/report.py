@@ -611,8 +611,14 @@ def evaluate(
     sequence_key: str | None = None,
     order_by: str | None = None,
     context: list[str] | None = None,
+    text_field: str | None = None,
+    embeddings: Any = True,
 ) -> Report:
     """Compare ``synthetic`` with the real ``train`` split it was made from, on the real ``holdout``.
+
+    With ``text_field`` the data are texts (one per row, in that field; ``target`` is the label):
+    the text report runs instead (:func:`simulacra.evaluate.text.report.evaluate_text`: diversity,
+    realism, utility, leakage; ``embeddings=False`` skips sentence embeddings).
 
     With ``sequence_key`` the tables are read as sequences in long format (``order_by`` orders each
     entity's events, ``context`` names per-entity columns): a ``sequences`` section is added and the
@@ -622,6 +628,14 @@ def evaluate(
     among fidelity, utility and privacy. ``max_rows`` caps the rows used by distance and classifier
     checks. The same inputs and seed give the same report.
     """
+    if text_field is not None:
+        if sequence_key is not None:
+            raise UsageError("--text-field and --sequence-key cannot be combined; check texts or sequences")
+        from .text.report import evaluate_text
+
+        return evaluate_text(synthetic=synthetic, train=train, holdout=holdout, text_field=text_field,
+                             target=target, sections=sections, seed=seed, max_rows=max_rows,
+                             embeddings=embeddings, sources=sources, progress=progress)
     unknown = [s for s in sections if s not in SECTIONS]
     if unknown or not sections:
         raise UsageError(
