@@ -49,7 +49,9 @@ class Embedder:
     @property
     def dimension(self) -> int:
         """Length of one embedding."""
-        return int(self.model.get_sentence_embedding_dimension())
+        m = self.model
+        get = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
+        return int(get())
 
     def __len__(self) -> int:
         return len(self._cache)
