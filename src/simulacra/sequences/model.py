@@ -330,3 +330,94 @@ def _ranks(codes: np.ndarray, n_codes: int) -> np.ndarray:
     counts = np.bincount(codes, minlength=n_codes).astype(float)
     cum = np.cumsum(counts) - counts / 2
     return cum[codes] / max(codes.size, 1)
+
+
+class JointStepTree:
+    """One multi-output tree over all channels; a step's targets are drawn together from its leaf.
+
+    The tree is grown on every channel's target at once (ranks for numbers, one-hot shares for
+    categories). Each leaf keeps the bin codes of its training steps as whole vectors: sampling picks
+    one vector of the leaf (so the innovations of all channels keep their joint law) and each code
+    is decoded to a fresh value inside its bin. Leaves hold at least ``min_samples_leaf`` steps from
+    the training data, so a step is drawn from a crowd, never from one sequence.
+    """
+
+    def __init__(self, min_samples_leaf: int = 20, max_depth: int | None = None) -> None:
+        self.min_samples_leaf = min_samples_leaf
+        self.max_depth = max_depth
+
+    def fit(self, x: np.ndarray, codes: np.ndarray, n_codes: list[int], ordinal: list[bool]) -> JointStepTree:
+        """``x``: features of every training step; ``codes``: (steps, channels) bin codes."""
+        targets = []
+        for j, (k, ordered) in enumerate(zip(n_codes, ordinal, strict=True)):
+            y = codes[:, j]
+            if ordered:
+                targets.append(_ranks(y, k)[:, None])
+            else:
+                top = _coarsen(y, k)
+                hot = np.zeros((y.size, int(top.max()) + 1))
+                hot[np.arange(y.size), top] = 1.0
+                targets.append(hot / np.sqrt(2.0))
+        y = np.hstack(targets) if targets else np.zeros((codes.shape[0], 1))
+        x32 = np.ascontiguousarray(x, dtype=np.float32)
+        est = DecisionTreeRegressor(
+            min_samples_leaf=self.min_samples_leaf, max_depth=self.max_depth, random_state=0
+        ).fit(x32, y)
+        tree = est.tree_
+        nodes = tree.apply(x32)
+        leaf_map = np.full(tree.node_count, -1, dtype=np.int64)
+        leaves = np.flatnonzero(tree.children_left == -1)
+        leaf_map[leaves] = np.arange(leaves.size)
+        leaf = leaf_map[nodes]
+        order = np.argsort(leaf, kind="stable")
+        self.tree_, self.leaf_map_, self.n_features_ = tree, leaf_map, x.shape[1]
+        self.offsets_ = np.concatenate([[0], np.cumsum(np.bincount(leaf, minlength=leaves.size))])
+        self.codes_ = np.ascontiguousarray(codes[order].astype(np.int32))
+        return self
+
+    def sample(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A (rows, channels) matrix of bin codes, one training step vector per row from its leaf."""
+        leaf = self.leaf_map_[self.tree_.apply(np.ascontiguousarray(x, dtype=np.float32))]
+        lo, hi = self.offsets_[leaf], self.offsets_[leaf + 1]
+        pick = lo + np.floor(rng.random(leaf.size) * (hi - lo)).astype(np.int64)
+        return self.codes_[np.minimum(pick, hi - 1)]
+
+    def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        nodes = self.tree_.__getstate__()["nodes"]
+        arrays = {f"joint.node.{f}": np.ascontiguousarray(nodes[f]) for f in nodes.dtype.names}
+        arrays.update(
+            {"joint.leaf_map": self.leaf_map_, "joint.offsets": self.offsets_, "joint.codes": self.codes_}
+        )
+        meta = {
+            "params": {"min_samples_leaf": self.min_samples_leaf, "max_depth": self.max_depth},
+            "n_features": self.n_features_,
+            "max_depth": int(self.tree_.max_depth),
+            "node_count": int(self.tree_.node_count),
+        }
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> JointStepTree:
+        self = cls(**meta["params"])
+        nodes = np.zeros(meta["node_count"], dtype=NODE_DTYPE)
+        for field in NODE_DTYPE.names:
+            key = f"joint.node.{field}"
+            if key not in arrays:
+                raise ModelFormatError(
+                    f"the step tree lacks '{field}'; the model was saved by an incompatible "
+                    "scikit-learn, refit it"
+                )
+            nodes[field] = arrays[key]
+        tree = Tree(max(meta["n_features"], 1), np.array([1], dtype=np.intp), 1)
+        tree.__setstate__(
+            {
+                "max_depth": meta["max_depth"],
+                "node_count": meta["node_count"],
+                "nodes": nodes,
+                "values": np.zeros((meta["node_count"], 1, 1)),
+            }
+        )
+        self.tree_, self.n_features_ = tree, meta["n_features"]
+        self.leaf_map_, self.offsets_ = arrays["joint.leaf_map"], arrays["joint.offsets"]
+        self.codes_ = arrays["joint.codes"]
+        return self

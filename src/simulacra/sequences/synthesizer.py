@@ -36,7 +36,7 @@ from ..tabular.codecs import CategoricalCodec
 from ..tabular.persistence import read_model_dir, write_model_dir
 from ..tabular.regenerate import learn_shape, regenerate
 from ..tabular.synthesizer import TabularSynthesizer, to_pandas
-from .model import _NA, Channel, StepState, StepTrees, detect_grid, make_channel, snap
+from .model import _NA, Channel, JointStepTree, StepState, StepTrees, detect_grid, make_channel, snap
 
 ENTITY_CHUNK = 4096
 """Entities per sampling chunk. Fixed: changing it changes the bytes a seed produces."""
@@ -81,9 +81,18 @@ class SequenceSynthesizer:
     """
 
     def __init__(
-        self, seed: int = 0, min_samples_leaf: int | None = None, max_fit_steps: int = 400_000
+        self,
+        seed: int = 0,
+        min_samples_leaf: int | None = None,
+        max_fit_steps: int = 400_000,
+        entity_model: str = "trees",
+        step_model: str = "joint",
     ) -> None:
+        if step_model not in ("joint", "channels"):
+            raise UsageError(f"step_model must be 'joint' or 'channels', got {step_model!r}")
         self.seed = seed
+        self.step_model = step_model
+        self.entity_model = entity_model
         self.min_samples_leaf = min_samples_leaf
         self.max_fit_steps = max_fit_steps
 
@@ -232,7 +241,7 @@ class SequenceSynthesizer:
             table[FIRST + c] = coerce_column(c, sdf[c], col).iloc[firsts].reset_index(drop=True)
             overrides[FIRST + c] = col.kind.value
         etable = pd.DataFrame(table)
-        self.entity_model_ = TabularSynthesizer("trees", seed=self.seed)
+        self.entity_model_ = TabularSynthesizer(self.entity_model, seed=self.seed)
         self.entity_model_.fit(etable, overrides=overrides)
         self.max_length_ = int(lengths.max())
         self._fit_context_features(etable)
@@ -261,8 +270,13 @@ class SequenceSynthesizer:
             ordinal.append(ch.mode != "category")
         leaf = self.min_samples_leaf or int(np.clip(round(0.003 * n_steps), 5, 200))
         base_dim = feats.shape[1] - len(channels)
-        xs = [feats[:, : base_dim + j] for j in range(len(channels))]
-        self.steps_ = StepTrees(min_samples_leaf=leaf).fit(xs, codes, n_codes, ordinal)
+        if self.step_model == "joint":
+            self.steps_ = JointStepTree(min_samples_leaf=leaf).fit(
+                feats[:, :base_dim], np.column_stack(codes), n_codes, ordinal
+            )
+        else:
+            xs = [feats[:, : base_dim + j] for j in range(len(channels))]
+            self.steps_ = StepTrees(min_samples_leaf=leaf).fit(xs, codes, n_codes, ordinal)
         self.channels_ = channels
         self.n_train_entities_ = n_ent
         self.n_train_rows_ = len(df)
@@ -487,12 +501,14 @@ class SequenceSynthesizer:
             state.take(m)
             base = _clean(state.features(t, Lf[:m], ctx[:m]))
             x = base
+            joint = self.steps_.sample(base, rng) if self.step_model == "joint" else None
             for j, ch in enumerate(channels):
-                code = self.steps_.sample(j, x, rng)
+                code = joint[:, j] if joint is not None else self.steps_.sample(j, x, rng)
                 target = code.astype(float) if ch.mode == "category" else ch.codec.decode(code, rng)
                 val, real = state.update(j, target)
                 values[j][:m, t] = val
-                x = np.hstack([x, _clean(real)[:, None]])
+                if joint is None:
+                    x = np.hstack([x, _clean(real)[:, None]])
         return self._assemble(etable, L, values, start, k, seed, rng)
 
     def _assemble(
@@ -590,7 +606,12 @@ class SequenceSynthesizer:
             "synthesizer": "sequences",
             "sequence_format": SEQUENCE_FORMAT,
             "seed": self.seed,
-            "params": {"min_samples_leaf": self.min_samples_leaf, "max_fit_steps": self.max_fit_steps},
+            "params": {
+                "min_samples_leaf": self.min_samples_leaf,
+                "max_fit_steps": self.max_fit_steps,
+                "entity_model": self.entity_model,
+                "step_model": self.step_model,
+            },
             "sequence_key": self.sequence_key_,
             "order_by": self.order_by_,
             "order_kind": self.order_kind_,
@@ -654,7 +675,8 @@ class SequenceSynthesizer:
             self.channels_ = [
                 Channel.from_meta(m, arrays, f"chan{j}") for j, m in enumerate(meta["channels"])
             ]
-            self.steps_ = StepTrees.from_state(meta["steps"], arrays)
+            steps_cls = JointStepTree if self.step_model == "joint" else StepTrees
+            self.steps_ = steps_cls.from_state(meta["steps"], arrays)
             earrays = {k[len("entities.") :]: v for k, v in arrays.items() if k.startswith("entities.")}
             with tempfile.TemporaryDirectory(prefix="simulacra-entities-") as tmp:
                 write_model_dir(Path(tmp) / "m", meta["entities"], earrays)
