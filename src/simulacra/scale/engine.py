@@ -114,6 +114,8 @@ def run_job(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     address: str | None = None,
+    finish: bool = True,
+    report_done: bool = True,
 ) -> Any:
     """Run every unit of ``job`` not yet written, then assemble the output at ``out``.
 
@@ -121,6 +123,10 @@ def run_job(
     local processes; ``engine="ray"`` runs them as Ray tasks on the cluster at ``address`` (or the
     one ``ray.init(address="auto")`` finds), else on a local Ray with ``workers`` CPUs. The output
     is the same bytes whatever the engine and the number of workers.
+
+    ``finish=False`` stops before assembling: the staging folder stays and the units' manifest
+    entries are returned (a job that grows in rounds calls again with more units).
+    ``report_done=False`` does not count units written before this call in ``progress``.
     """
     if engine not in ENGINES:
         raise UsageError(f"--engine {engine}: use one of {', '.join(ENGINES)}")
@@ -129,7 +135,7 @@ def run_job(
     out = Path(out)
     staging, done = _prepare_staging(job, out)
     todo = [u for u in job.units() if u not in done]
-    if progress:
+    if progress and report_done:
         for u in done:
             progress(job.unit_rows(u))
     with open(staging / MANIFEST, "a", encoding="utf-8") as manifest:
@@ -141,7 +147,10 @@ def run_job(
             done[unit] = entries
             if progress:
                 progress(job.unit_rows(unit))
-    result = job.finish(staging, out, {u: done[u] for u in sorted(done)})
+    entries = {u: done[u] for u in sorted(done)}
+    if not finish:
+        return entries
+    result = job.finish(staging, out, entries)
     shutil.rmtree(staging, ignore_errors=True)
     return result
 
