@@ -264,6 +264,20 @@ def test_report_without_label_and_with_sections(splits: dict[str, pd.DataFrame])
     assert "--target" in rep["sections"]["utility"]["scores"][0]["not_computable"]
 
 
+def test_numeric_labels_and_missing_rows(splits: dict[str, pd.DataFrame]) -> None:
+    code = {"fresh": 1, "rotten": 0}
+    train = splits["train"].assign(label=lambda d: d["label"].map(code))
+    hol = splits["holdout"].assign(label=lambda d: d["label"].map(code))
+    syn = splits["real_syn"].assign(label=lambda d: d["label"].map(code).astype(float))
+    syn.loc[0, "label"] = np.nan  # float labels 1.0 / 0.0, as pandas reads them beside a gap
+    syn.loc[1, "text"] = None
+    rep = evaluate_text(synthetic=syn, train=train, holdout=hol, text_field="text", target="label",
+                        embeddings=False, sections=["utility", "leakage"]).to_dict()
+    assert rep["inputs"]["labels"] == ["0", "1"] and rep["inputs"]["synthetic_rows"] == len(syn) - 2
+    assert any("2 rows without a text or label" in n for n in rep["notes"])
+    assert _scores(rep)["label_balance"]["value"] > 0.8
+
+
 def test_html_shows_text_sections(real_report: dict) -> None:
     from simulacra.evaluate.html import render_html
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 
@@ -86,7 +87,8 @@ def duplicate_shares(
             return [text.encode("utf-8")]
         return list({text[i : i + SHINGLE].encode("utf-8") for i in range(len(text) - SHINGLE + 1)})
 
-    hashes = MinHash.bulk([shingles(f) for f in uniq], num_perm=NUM_PERM, seed=seed + 1)
+    # CRC-32 is a fine 32-bit hash for shingles and many times faster than datasketch's SHA-1 default
+    hashes = MinHash.bulk([shingles(f) for f in uniq], num_perm=NUM_PERM, seed=seed + 1, hashfunc=zlib.crc32)
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
     parent = list(range(len(uniq)))
 

@@ -35,7 +35,7 @@ def detection_auc(
     y = np.r_[np.zeros(n_a, dtype=int), np.ones(n_b, dtype=int)]
     scores = np.zeros(len(y))
     for fit_idx, test_idx in StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(x, y):
-        model = LogisticRegression(C=1.0, max_iter=2_000)
+        model = LogisticRegression(C=1.0, max_iter=2_000, solver="liblinear")
         model.fit(x[fit_idx], y[fit_idx])
         scores[test_idx] = model.decision_function(x[test_idx])
     return float(roc_auc_score(y, scores))

@@ -135,8 +135,15 @@ def _prepare(
         raise DataError(f"{where}: field '{text_field}' has no {what}")
     frame = df[keep].reset_index(drop=True)
     texts = frame[text_field].tolist()
-    labels = frame[target].astype(str).tolist() if target is not None else None
+    labels = _label_strings(frame[target]) if target is not None else None
     return _Texts(role, where, frame, texts, tokenize_all(texts), labels, dropped=int((~keep).sum()))
+
+
+def _label_strings(values: pd.Series) -> list[str]:
+    """Labels as strings; whole floats (1.0, as read beside missing values) lose their ".0"."""
+    if pd.api.types.is_float_dtype(values) and (values == values.round()).all():
+        values = values.astype("int64")
+    return values.astype(str).tolist()
 
 
 def _is_na(v: Any) -> bool:
@@ -401,6 +408,9 @@ def _diversity(run: _Run, attributes: list[str] | None) -> dict:
             tr_l = run.train.of_label(label)
             e_l = length_bins(a_l.lengths) if len(a_l.texts) else edges
             bud = min(total_tokens(s_l.tokens), total_tokens(h_l.tokens), MAX_BUDGET)
+            vbud = min(
+                total_tokens(s_l.tokens), total_tokens(a_l.tokens), total_tokens(b_l.tokens), MAX_BUDGET
+            )
             rows.append(
                 [
                     label,
@@ -412,6 +422,8 @@ def _diversity(run: _Run, attributes: list[str] | None) -> dict:
                     length_similarity(b_l.lengths, a_l.lengths, e_l),
                     distinct_n(s_l.tokens, 2, bud, seed) if bud else None,
                     distinct_n(h_l.tokens, 2, bud, seed) if bud else None,
+                    vocabulary_distance(s_l.tokens, a_l.tokens, vbud, seed),
+                    vocabulary_distance(b_l.tokens, a_l.tokens, vbud, seed),
                 ]
             )
             if len(h_l.texts):
@@ -429,8 +441,9 @@ def _diversity(run: _Run, attributes: list[str] | None) -> dict:
             {
                 "title": "Per label: size, length and diversity",
                 "note": "Length similarity is 1 − TVD of words per text against real holdout half A (the "
-                "reference: "
-                "half B). Distinct-2 is counted on equal word budgets per label.",
+                "reference: half B). Distinct-2 is counted on equal word budgets per label. Vocabulary "
+                "distance is the Jensen–Shannon distance of word frequencies against half A (reference: half "
+                "B against half A), on equal word budgets.",
                 "columns": [
                     str(run.target),
                     "synthetic texts",
@@ -441,8 +454,22 @@ def _diversity(run: _Run, attributes: list[str] | None) -> dict:
                     "length similarity (reference)",
                     "distinct-2, synthetic",
                     "distinct-2, holdout",
+                    "vocabulary distance",
+                    "vocabulary distance (reference)",
                 ],
-                "formats": [None, "0", "0", "0.0", "0.0", "0.000", "0.000", "0.000", "0.000"],
+                "formats": [
+                    None,
+                    "0",
+                    "0",
+                    "0.0",
+                    "0.0",
+                    "0.000",
+                    "0.000",
+                    "0.000",
+                    "0.000",
+                    "0.000",
+                    "0.000",
+                ],
                 "rows": rows,
             }
         )
