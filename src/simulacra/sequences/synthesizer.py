@@ -124,7 +124,10 @@ class SequenceSynthesizer:
                 f"sequence key '{sequence_key}' is missing in {int(key.isna().sum())} rows "
                 f"(first: row {row + 1}); fill or drop them"
             )
-        ent, uniques = pd.factorize(key, sort=False)
+        try:  # entities in key order: the model does not depend on the order of the rows
+            ent, uniques = pd.factorize(key, sort=True)
+        except TypeError:  # keys of mixed types
+            ent, uniques = pd.factorize(key.astype(str), sort=True)
         n_ent = len(uniques)
         if n_ent < MIN_ENTITIES:
             raise DataError(
@@ -316,9 +319,11 @@ class SequenceSynthesizer:
             if col.kind == Kind.ID and pd.api.types.is_numeric_dtype(df[order_by]):
                 col = ColumnSchema(kind=Kind.INTEGER)
         if col.kind not in _NUMERIC:
+            seen = df[order_by].dropna()
+            example = f" (e.g. {seen.iloc[0]!r})" if len(seen) else ""
             raise DataError(
-                f"order column '{order_by}' must hold numbers or dates; its values look {col.kind.value} "
-                f"(e.g. {df[order_by].dropna().iloc[0]!r} if any)"
+                f"order column '{order_by}' must hold numbers or dates; its values look "
+                f"{col.kind.value}{example}"
             )
         return col
 

@@ -1,0 +1,243 @@
+"""Sequence benchmark: simulacra's SequenceSynthesizer side by side with SDV's PARSynthesizer.
+
+Run from the repository root::
+
+    python benchmarks/sequences.py                 # both data sets, PAR with its default 128 epochs
+    python benchmarks/sequences.py --par-epochs 16 # a quicker, weaker PAR (say so when quoting it)
+
+Data sets (real):
+
+- sktime's ``load_japanese_vowels``: 640 utterances of 7–29 frames, 12 LPC cepstrum channels, the
+  speaker (1–9) as context. Utterances are split 80/20 at random (seed 0): both models learn from the
+  512 training utterances and sample 512; the 128 held-out utterances give the real reference.
+- statsmodels ``macrodata``: one quarterly series (1959–2009, 203 quarters, 12 channels), cut into
+  windows of 24 quarters with stride 1 (180 windows); both models learn from the windows and sample
+  180. There is no holdout (one series), so no reference is printed.
+
+Both models are fitted in this one process, one after the other, on the same data and scored by the
+same code (:func:`simulacra.evaluate.sequences.compare_sequences`, against the training sequences):
+mean KS distance over per-sequence statistics (length; each channel's mean, std, mean and std of first
+differences), autocorrelation difference (lags 1..5) and cross-correlation difference (lags 0..5);
+lower is better for all three. Targets (issue #8): simulacra below PAR on the KS score and the
+autocorrelation difference on both data sets, with at most 1/5 of PAR's fit time.
+
+All numbers go to ``benchmarks/results/sequences.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUTPUT = HERE / "results" / "sequences.json"
+SEED = 0
+MAX_LAG = 5
+FIT_TIME_RATIO = 0.2
+
+
+def load_vowels() -> dict[str, Any]:
+    """Japanese vowels in long format, split 80/20 by utterance."""
+    from sktime.datasets import load_japanese_vowels
+
+    x, y = load_japanese_vowels(return_type="pd-multiindex")
+    df = x.reset_index()
+    df.columns = ["utterance", "frame"] + [f"c{i}" for i in range(12)]
+    df.insert(1, "speaker", np.asarray(y)[df["utterance"].to_numpy()].astype(str))
+    ids = np.random.default_rng(SEED).permutation(df["utterance"].nunique())
+    cut = int(0.8 * ids.size)
+    train = df[df["utterance"].isin(ids[:cut])].reset_index(drop=True)
+    holdout = df[df["utterance"].isin(ids[cut:])].reset_index(drop=True)
+    return {
+        "name": "japanese_vowels",
+        "train": train,
+        "holdout": holdout,
+        "key": "utterance",
+        "order": "frame",
+        "context": ["speaker"],
+    }
+
+
+def load_macro(window: int = 24, stride: int = 1) -> dict[str, Any]:
+    """statsmodels macrodata as windows of ``window`` quarters (dates as the order column)."""
+    import statsmodels.api as sm
+
+    from simulacra.sequences import make_windows
+
+    d = sm.datasets.macrodata.load_pandas().data
+    d["date"] = pd.PeriodIndex.from_fields(
+        year=d["year"].astype(int), quarter=d["quarter"].astype(int), freq="Q"
+    ).to_timestamp()
+    d = d.drop(columns=["year", "quarter"])
+    w = make_windows(d, window, stride=stride, order_by="date")
+    return {
+        "name": "macrodata_windows",
+        "train": w,
+        "holdout": None,
+        "key": "window",
+        "order": "date",
+        "context": [],
+    }
+
+
+def run_simulacra(ds: dict[str, Any], n: int) -> dict[str, Any]:
+    from simulacra.sequences import SequenceSynthesizer
+
+    t0 = time.perf_counter()
+    synth = SequenceSynthesizer(seed=SEED).fit(
+        ds["train"], ds["key"], order_by=ds["order"], context=ds["context"]
+    )
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out = synth.sample(n, seed=SEED)
+    return {"fit_s": fit_s, "sample_s": time.perf_counter() - t0, "data": out}
+
+
+def run_par(ds: dict[str, Any], n: int, epochs: int) -> dict[str, Any]:
+    from sdv.metadata import Metadata
+    from sdv.sequential import PARSynthesizer
+
+    train = ds["train"]
+    md = Metadata.detect_from_dataframes({"t": train})
+    md.update_column(table_name="t", column_name=ds["key"], sdtype="id")
+    for c in ds["context"]:
+        md.update_column(table_name="t", column_name=c, sdtype="categorical")
+    md.set_sequence_key(table_name="t", column_name=ds["key"])
+    md.set_sequence_index(table_name="t", column_name=ds["order"])
+    t0 = time.perf_counter()
+    par = PARSynthesizer(md, context_columns=ds["context"] or None, epochs=epochs, cuda=False, verbose=False)
+    par.fit({"t": train})  # SDV 2.0 takes the one table by name
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out = par.sample_sequences(n)
+    if isinstance(out, dict):  # SDV 2.0 answers with {table name: frame}
+        (out,) = out.values()
+    return {"fit_s": fit_s, "sample_s": time.perf_counter() - t0, "data": out}
+
+
+def score(ds: dict[str, Any], data: pd.DataFrame) -> dict[str, Any]:
+    from simulacra.evaluate.sequences import compare_sequences
+
+    r = compare_sequences(
+        ds["train"],
+        data,
+        sequence_key=ds["key"],
+        order_by=ds["order"],
+        context=ds["context"],
+        max_lag=MAX_LAG,
+    )
+    lengths = data.groupby(ds["key"]).size()
+    return {
+        "ks": r["ks"],
+        "acf_diff": r["acf_diff"],
+        "ccf_diff": r["ccf_diff"],
+        "ks_by_stat": r["ks_by_stat"],
+        "sequences": int(lengths.size),
+        "events": len(data),
+        "median_length": float(lengths.median()),
+    }
+
+
+def _fmt(v: float | None, digits: int = 3) -> str:
+    return "n/a" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--par-epochs", type=int, default=128, help="PAR's epochs (default: its default, 128)"
+    )
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore")
+
+    results: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "args": {"par_epochs": args.par_epochs},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+        },
+        "versions": {
+            p: metadata.version(p) for p in ("sdv", "scikit-learn", "numpy", "pandas", "torch", "sktime")
+        },
+        "datasets": {},
+    }
+    printed: list[str] = []
+
+    def say(line: str = "") -> None:
+        print(line, flush=True)
+        printed.append(line)
+
+    ok = True
+    for loader in (load_vowels, load_macro):
+        ds = loader()
+        n = int(ds["train"][ds["key"]].nunique())
+        say(f"== {ds['name']}: {n} training sequences, {len(ds['train']):,} events ==")
+        ours = run_simulacra(ds, n)
+        say(f"simulacra fitted in {ours['fit_s']:.1f} s, sampled in {ours['sample_s']:.1f} s")
+        par = run_par(ds, n, args.par_epochs)
+        say(f"PAR fitted in {par['fit_s']:.1f} s, sampled in {par['sample_s']:.1f} s")
+        s_ours, s_par = score(ds, ours["data"]), score(ds, par["data"])
+        ref = score(ds, ds["holdout"]) if ds["holdout"] is not None else None
+        say(f"{'':28}{'simulacra':>10}{'PAR':>10}{'ratio':>8}{'holdout':>10}")
+        for key, label in (
+            ("ks", "per-sequence stats KS"),
+            ("acf_diff", "autocorrelation diff"),
+            ("ccf_diff", "cross-correlation diff"),
+        ):
+            a, b = s_ours[key], s_par[key]
+            say(
+                f"{label:28}{_fmt(a):>10}{_fmt(b):>10}{_fmt(a / b, 2):>8}"
+                f"{_fmt(ref[key] if ref else None):>10}"
+            )
+        say(
+            f"{'fit time (s)':28}{ours['fit_s']:>10.1f}{par['fit_s']:>10.1f}"
+            f"{ours['fit_s'] / par['fit_s']:>8.3f}"
+        )
+        targets = {
+            "ks_below_par": s_ours["ks"] < s_par["ks"],
+            "acf_below_par": s_ours["acf_diff"] < s_par["acf_diff"],
+            "fit_time_at_most_one_fifth": ours["fit_s"] <= FIT_TIME_RATIO * par["fit_s"],
+        }
+        ok &= all(targets.values())
+        say("targets: " + ", ".join(f"{k} {'MET' if v else 'MISSED'}" for k, v in targets.items()))
+        say()
+        results["datasets"][ds["name"]] = {
+            "train_sequences": n,
+            "train_events": len(ds["train"]),
+            "simulacra": {**s_ours, "fit_s": ours["fit_s"], "sample_s": ours["sample_s"]},
+            "par": {**s_par, "fit_s": par["fit_s"], "sample_s": par["sample_s"]},
+            "holdout_reference": ref,
+            "ratios": {
+                "ks": s_ours["ks"] / s_par["ks"],
+                "acf_diff": s_ours["acf_diff"] / s_par["acf_diff"],
+                "ccf_diff": s_ours["ccf_diff"] / s_par["ccf_diff"],
+                "fit_time": ours["fit_s"] / par["fit_s"],
+            },
+            "targets": targets,
+        }
+    results["all_targets_met"] = bool(ok)
+    results["printed"] = printed
+    results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=1, default=float))
+    print(f"written: {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
