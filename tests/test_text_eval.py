@@ -203,7 +203,7 @@ def real_report(embedder: Embedder, splits: dict[str, pd.DataFrame]) -> dict:
     """Real held-out texts scored as if synthetic: what a perfect generator looks like."""
     syn = splits["real_syn"].assign(genre=lambda d: np.where(np.arange(len(d)) % 2, "drama", "comedy"))
     return evaluate_text(synthetic=syn, train=splits["train"], holdout=splits["holdout"], text_field="text",
-                         target="label", embeddings=embedder, seed=0).to_dict()
+                         target="label", embeddings=embedder, embed_rows=100, seed=0).to_dict()
 
 
 def test_real_texts_as_synthetic_pass(real_report: dict) -> None:
@@ -227,9 +227,14 @@ def test_real_texts_as_synthetic_pass(real_report: dict) -> None:
     utility = real_report["sections"]["utility"]
     assert utility["best"]["setup"] in ("real", "synthetic", "both")
     assert {"embeddings", "tfidf"} == set(utility["results"]["featurizers"])
+    # 100 of the 120 synthetic texts embedded (embed_rows); TF-IDF trains on all of them
+    assert utility["results"]["featurizers"]["embeddings"]["synthetic"]["n_train"] == 100
+    assert utility["results"]["featurizers"]["tfidf"]["synthetic"]["n_train"] == 120
+    assert any("random 100 of the 120 synthetic texts" in n for n in real_report["notes"])
     assert "Best on the real holdout" in utility["summary"]
     groups = real_report["sections"]["realism"]["figures"]["embedding_map"]["groups"]
     assert set(groups) == {"holdout", "synthetic", "train"} and len(groups["train"]["x"]) == 20
+    assert len(groups["synthetic"]["x"]) == 100
 
 
 def test_copies_of_the_seeds_fail(splits: dict[str, pd.DataFrame]) -> None:

@@ -213,8 +213,10 @@ class _Run:
     seed: int
     embedder: Embedder | None
     skipped: str | None
+    embed_rows: int = 4_000
     vectors: dict[str, Any] = field(default_factory=dict)
     rep_name: str = "TF-IDF"
+    syn_vec: _Texts | None = None  # the synthetic texts behind vectors["synthetic"] (a sample, or all)
 
     def vec(self, role: str) -> Any:
         """The main representation (embeddings, else TF-IDF) of ``role``'s texts."""
@@ -223,8 +225,14 @@ class _Run:
 
 def _vectors(run: _Run) -> None:
     roles = {"train": run.train, "holdout": run.holdout, "synthetic": run.synthetic}
+    run.syn_vec = run.synthetic
     if run.embedder is not None:
-        allv = run.embedder.encode(run.train.texts + run.holdout.texts + run.synthetic.texts)
+        if len(run.synthetic.texts) > run.embed_rows:
+            rng = np.random.default_rng([run.seed, 7])
+            run.syn_vec = run.synthetic.take(
+                _sample(len(run.synthetic.texts), run.embed_rows, rng), "synthetic"
+            )
+        allv = run.embedder.encode(run.train.texts + run.holdout.texts + run.syn_vec.texts)
         a, b = len(run.train.texts), len(run.train.texts) + len(run.holdout.texts)
         run.vectors = {"train": allv[:a], "holdout": allv[a:b], "synthetic": allv[b:]}
         run.rep_name = "sentence embeddings"
@@ -244,8 +252,9 @@ def _diversity(run: _Run, attributes: list[str] | None) -> dict:
     d1s, d1h = distinct_n(syn.tokens, 1, budget, seed), distinct_n(hol.tokens, 1, budget, seed)
     d2s, d2h = distinct_n(syn.tokens, 2, budget, seed), distinct_n(hol.tokens, 2, budget, seed)
     rng = np.random.default_rng(seed)
-    m = min(len(syn.texts), len(hol.texts), VENDI_ROWS)
-    vs = vendi_score(run.vec("synthetic")[_sample(len(syn.texts), m, rng)])
+    syn_vec = run.syn_vec or syn
+    m = min(len(syn_vec.texts), len(hol.texts), VENDI_ROWS)
+    vs = vendi_score(run.vec("synthetic")[_sample(len(syn_vec.texts), m, rng)])
     vh = vendi_score(run.vec("holdout")[_sample(len(hol.texts), m, rng)])
     dup_s, dup_h = duplicate_shares(syn.tokens, seed), duplicate_shares(hol.tokens, seed)
     edges = length_bins(a.lengths)
@@ -541,6 +550,7 @@ def _clip(text: str, n: int = 160) -> str:
 
 def _realism(run: _Run) -> dict:
     syn, a, b = run.synthetic, run.half_a, run.half_b
+    syn_vec = run.syn_vec or syn
     seed = run.seed
     rng = np.random.default_rng(seed + 1)
     n = min(len(a.texts), len(b.texts), len(syn.texts), DETECTION_ROWS)
@@ -566,7 +576,8 @@ def _realism(run: _Run) -> dict:
     ]
     half = {"a": run.vec("holdout")[_index(run, a)], "b": run.vec("holdout")[_index(run, b)]}
     if run.embedder is not None:
-        ea, eb, es = half["a"][ia], half["b"][ib], run.vec("synthetic")[i_s]
+        i_e = _sample(len(syn_vec.texts), n, rng)
+        ea, eb, es = half["a"][ia], half["b"][ib], run.vec("synthetic")[i_e]
         det_e_s, det_e_h = detection_auc(ea, es, seed), detection_auc(ea, eb, seed)
         scores.append(
             _score(
@@ -616,7 +627,7 @@ def _realism(run: _Run) -> dict:
             s_l, a_l, b_l = syn.of_label(label), a.of_label(label), b.of_label(label)
             va_l = run.vec("holdout")[_index(run, a_l)]
             vb_l = run.vec("holdout")[_index(run, b_l)]
-            vs_l = run.vec("synthetic")[[i for i, v in enumerate(syn.labels or []) if v == label]]
+            vs_l = run.vec("synthetic")[[i for i, v in enumerate(syn_vec.labels or []) if v == label]]
             rows.append(
                 [label, len(s_l.texts), centroid_similarity(vs_l, va_l), centroid_similarity(vb_l, va_l)]
             )
@@ -637,7 +648,7 @@ def _realism(run: _Run) -> dict:
             }
         )
     groups = {"holdout": run.vec("holdout"), "synthetic": run.vec("synthetic"), "train": run.vec("train")}
-    labels = {"holdout": run.holdout.labels, "synthetic": syn.labels, "train": run.train.labels}
+    labels = {"holdout": run.holdout.labels, "synthetic": syn_vec.labels, "train": run.train.labels}
     fig_map = embedding_map(groups, labels, seed)
     fig_map["representation"] = run.rep_name
     return {
@@ -689,6 +700,7 @@ def _utility(run: _Run) -> dict:
         (run.holdout.texts, run.holdout.labels),
         vectors,
         seed=run.seed,
+        vector_labels=(run.syn_vec or run.synthetic).labels,
     )
     scores = []
     statuses = []
@@ -1047,6 +1059,7 @@ def evaluate_text(
     seed: int = 0,
     max_rows: int = 10_000,
     embeddings: bool | Embedder = True,
+    embed_rows: int = 4_000,
     attributes: list[str] | None = None,
     sources: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
@@ -1057,9 +1070,10 @@ def evaluate_text(
     and ``target`` the label field (it enables train-synthetic/test-real and label checks).
     ``sections`` picks among diversity, realism, utility and leakage (fidelity and privacy are
     accepted as aliases). ``embeddings=False`` skips sentence embeddings; an :class:`Embedder` reuses
-    one (and its cache). ``attributes`` names the generation attribute fields for the coverage check
-    (default: detected). At most ``max_rows`` synthetic and holdout texts are used. The same inputs
-    and seed give the same report.
+    one (and its cache); at most ``embed_rows`` synthetic texts (a random sample) are embedded.
+    ``attributes`` names the generation attribute fields for the coverage check (default: detected).
+    At most ``max_rows`` synthetic and holdout texts are used. The same inputs and seed give the same
+    report.
     """
     chosen = _sections(sections)
     if not isinstance(text_field, str) or not text_field:
@@ -1092,7 +1106,7 @@ def evaluate_text(
         embedder, skipped = load_embedder()
     else:
         skipped = "turned off"
-    run = _Run(trn, hol, syn, half_a, half_b, target, text_field, seed, embedder, skipped)
+    run = _Run(trn, hol, syn, half_a, half_b, target, text_field, seed, embedder, skipped, embed_rows)
     step("embeddings")
     _vectors(run)
 
@@ -1137,6 +1151,11 @@ def evaluate_text(
             notes.append(
                 f"{t.where}: a random {len(t.texts):,} of its {t.capped_from:,} texts were used (max_rows)."
             )
+    if run.syn_vec is not None and run.syn_vec is not syn:
+        notes.append(
+            f"Sentence embeddings were computed for a random {len(run.syn_vec.texts):,} of the "
+            f"{len(syn.texts):,} synthetic texts (embed_rows); the word-based checks use them all."
+        )
     if "utility" in out and out["utility"].get("best", {}).get("setup"):
         best = out["utility"]["best"]
         notes.append(

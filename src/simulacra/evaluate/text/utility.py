@@ -82,14 +82,17 @@ def tstr_text(
     *,
     seed: int = 0,
     n_boot: int = N_BOOT,
+    vector_labels: Sequence[str] | None = None,
 ) -> dict:
     """Macro-F1 on the real holdout of classifiers trained on real train, synthetic, and both.
 
     ``train``, ``synthetic`` and ``holdout`` are ``(texts, labels)``. ``vectors`` (sentence embeddings
     keyed by role, rows aligned with the texts) adds the embedding classifier; TF-IDF always runs.
+    ``vector_labels`` are the labels of ``vectors["synthetic"]`` when those embed a sample of the
+    synthetic texts.
     Every macro-F1 has a bootstrap interval over holdout texts, and ``both − real`` a paired one.
     """
-    names = sorted(set(holdout[1]) | set(train[1]) | set(synthetic[1]))
+    names = sorted(set(holdout[1]) | set(train[1]) | set(synthetic[1]) | set(vector_labels or []))
     code = {n: i for i, n in enumerate(names)}
     k = len(names)
     eval_labels = np.array(sorted({code[v] for v in holdout[1]}))
@@ -106,6 +109,10 @@ def tstr_text(
     for feat in featurizers:
         results: dict = {}
         preds: dict[str, np.ndarray] = {}
+        if feat == "embeddings" and vector_labels is not None:
+            sets["synthetic"] = (list(synthetic[0]), np.array([code[v] for v in vector_labels]), "synthetic")
+        else:
+            sets["synthetic"] = (list(synthetic[0]), np.array([code[v] for v in synthetic[1]]), "synthetic")
         for setup in SETUPS:
             if setup == "both":
                 texts = sets["real"][0] + sets["synthetic"][0]
