@@ -247,7 +247,9 @@ def test_copies_of_the_seeds_fail(splits: dict[str, pd.DataFrame]) -> None:
     assert scores["verbatim_train"]["value"] == 1.0 and scores["verbatim_train"]["status"] == "fail"
     assert scores["exact_duplicates"]["value"] == pytest.approx(40 / 60)
     assert scores["exact_duplicates"]["status"] == "fail"
-    assert rep["sections"]["leakage"]["tables"][0]["rows"]
+    tables = {t["title"]: t for t in rep["sections"]["leakage"]["tables"]}
+    copied = tables["Synthetic texts with the longest runs copied from train texts (≥ 8 words)"]
+    assert len(copied["rows"]) == 5 and all(r[0] >= 8 for r in copied["rows"])
     assert any("copy" in r for r in rep["verdict"]["reasons"])
     assert any(INSTALL_HINT in n for n in rep["notes"])
     assert scores["detection_auc_embeddings"]["not_computable"]
@@ -294,6 +296,7 @@ def test_html_shows_text_sections(real_report: dict) -> None:
     assert "Figure not available" not in page
     assert "This part was not computed" not in page  # no empty tabular sections in a text report
     assert ">texts</small>" in page
+    assert "Texts with personal data, by kind" in page and "Personal data (PII) columns" not in page
 
 
 # ---------------------------------------------------------------------------------------------- CLI

@@ -39,7 +39,7 @@ from .embed import INSTALL_HINT, Embedder, load_embedder
 from .leakage import SPAN, balance_similarity, label_shares, pii_report, shared_spans, verbatim_share
 from .realism import centroid_similarity, detection_auc, embedding_map, tfidf_vectors
 from .tokens import tokenize_all, total_tokens
-from .utility import FEATURIZERS, SETUP_NAMES, tstr_text
+from .utility import FEATURE_NAMES, FEATURIZERS, SETUP_NAMES, tstr_text
 
 MIN_HOLDOUT = 20
 MIN_SYNTHETIC = 10
@@ -840,7 +840,7 @@ def _utility(run: _Run) -> dict:
             }
         ],
         "figures": {
-            "macro_f1": {"featurizers": {FEATURIZERS[k]: v for k, v in f1.items()}, "setups": SETUP_NAMES}
+            "macro_f1": {"featurizers": {FEATURE_NAMES[k]: v for k, v in f1.items()}, "setups": SETUP_NAMES}
         },
     }
 
@@ -963,7 +963,15 @@ def _leakage(run: _Run) -> dict:
             "holdout": sh_h,
             "synthetic": sh_s,
         }
-    tables = []
+    tables = [
+        {
+            "title": "Texts with personal data, by kind",
+            "note": "Counts of texts in which the regex and checksum pass finds each kind.",
+            "columns": ["kind", "synthetic texts", "real holdout texts"],
+            "formats": [None, "0", "0"],
+            "rows": [[k, v, pii["holdout_counts"].get(k, 0)] for k, v in pii["synthetic_counts"].items()],
+        }
+    ]
     order = np.argsort(-spans_s, kind="stable")[:5]
     rows = [[int(spans_s[i]), _clip(syn.texts[i])] for i in order if spans_s[i] > 0]
     if rows:
@@ -983,7 +991,7 @@ def _leakage(run: _Run) -> dict:
         f"run of {SPAN}+ words with one (real holdout: {_pct(sh)}); {_pct(pii['synthetic_share'])} contain "
         "personal data.",
         "scores": scores,
-        "pii": {k: v for k, v in pii["synthetic_counts"].items()},
+        "pii_counts": {"synthetic": pii["synthetic_counts"], "holdout": pii["holdout_counts"]},
         "tables": tables,
         "figures": figures,
     }

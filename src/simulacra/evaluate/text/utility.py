@@ -15,6 +15,7 @@ FEATURIZERS = {
     "embeddings": "sentence embeddings + logistic regression",
     "tfidf": "TF-IDF + logistic regression",
 }
+FEATURE_NAMES = {"embeddings": "sentence embeddings", "tfidf": "TF-IDF"}  # short names for figures
 N_BOOT = 200
 
 
