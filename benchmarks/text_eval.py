@@ -30,6 +30,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -220,9 +221,13 @@ def part2(seeds: pd.DataFrame, holdout: pd.DataFrame, rest: pd.DataFrame) -> dic
             "report.json",
             "-q",
         ]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load = os.getloadavg()[0]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=d, capture_output=True, text=True, check=False)
         seconds = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if proc.returncode != 0:
             sys.exit(f"evaluate failed:\n{proc.stderr}")
         rep = json.loads((d / "report.json").read_text())
@@ -234,6 +239,8 @@ def part2(seeds: pd.DataFrame, holdout: pd.DataFrame, rest: pd.DataFrame) -> dic
         "with the same label (not seeds, not holdout)",
         "embeddings": rep["inputs"]["embeddings"],
         "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu, 1),
+        "load_average_1min_before": round(load, 2),
         "target_seconds": TARGET_S,
         "within_target": seconds < TARGET_S,
         "verdict": rep["verdict"]["status"],
@@ -301,7 +308,9 @@ def main() -> None:
             f"\nPart 2: simulacra evaluate on {p2['synthetic_rows']:,} synthetic "
             f"({p2['synthetic_source']}) and "
             f"{p2['holdout_rows']:,} real texts: {p2['seconds']} s wall-clock (target < {TARGET_S:.0f} s: "
-            f"{'met' if p2['within_target'] else 'NOT met'}; embeddings: {p2['embeddings']})"
+            f"{'met' if p2['within_target'] else 'NOT met'}; embeddings: {p2['embeddings']}); "
+            f"CPU time {p2['cpu_seconds']} s; 1-min load average before the run "
+            f"{p2['load_average_1min_before']} on {os.cpu_count()} cores"
         )
     RESULTS.mkdir(exist_ok=True)
     OUT.write_text(json.dumps(result, indent=1))
