@@ -84,6 +84,22 @@ def _parse_kinds(items: list[str] | None) -> dict[str, str]:
     return out
 
 
+def _fit_options(model: str, max_minutes: float | None, epsilon: float | None, delta: float | None) -> dict:
+    """The training options of ``fit`` as model parameters; an option the model lacks is a usage error."""
+    from ..tabular.models import get_model_class
+
+    accepted = get_model_class(model).__init__.__code__.co_varnames
+    given = {"max_minutes": max_minutes, "epsilon": epsilon, "delta": delta}
+    for name, value in given.items():
+        if value is not None and name not in accepted:
+            flag = "--" + name.replace("_", "-")
+            which = "the autoregressive model" if name != "max_minutes" else "the deep models"
+            raise UsageError(f"{flag} applies to {which} only, not to '{model}'")
+    if delta is not None and epsilon is None:
+        raise UsageError("--delta needs --epsilon (the privacy budget)")
+    return {k: v for k, v in given.items() if v is not None}
+
+
 @app.command()
 def fit(
     data: Annotated[Path, typer.Argument(help="Training table (.csv, .parquet, .jsonl).")],
@@ -93,8 +109,19 @@ def fit(
         list[str] | None, typer.Option("--kind", help="Override a column kind: col=kind.")
     ] = None,
     synthesizer: Annotated[
-        str, typer.Option("--synthesizer", "-s", help="Model: trees or copula.")
+        str,
+        typer.Option(
+            "--model", "--synthesizer", "-s",
+            help="Model: trees, copula; with the [torch] extra autoregressive, diffusion, gan.",
+        ),
     ] = "trees",
+    max_minutes: Annotated[
+        float | None, typer.Option("--max-minutes", help="Deep models: stop training after this long.")
+    ] = None,
+    epsilon: Annotated[
+        float | None, typer.Option("--epsilon", help="Autoregressive model: train with DP, this ε.")
+    ] = None,
+    delta: Annotated[float | None, typer.Option("--delta", help="With --epsilon: δ (default 1e-5).")] = None,
     sequence_key: Annotated[
         str | None, typer.Option("--sequence-key", help="Entity column: learn sequences (long format).")
     ] = None,
@@ -115,12 +142,19 @@ def fit(
         _fit_sequences(data, out_dir, schema, kind, sequence_key, order_by, context, seed, quiet)
         return
 
-    synth = TabularSynthesizer(synthesizer, seed=seed)
+    options = _fit_options(synthesizer, max_minutes, epsilon, delta)
+    synth = TabularSynthesizer(synthesizer, seed=seed, **options)
     df = read_table(data)
     overrides = _parse_kinds(kind)
     with _progress(quiet, None, f"fitting {data.name}") as step:
+
+        def report(msg: str) -> None:
+            step()
+            if not quiet and msg.startswith("epoch"):
+                err.print(msg, markup=False, highlight=False)
+
         try:
-            synth.fit(df, schema=schema, overrides=overrides or None, progress=lambda _msg: step())
+            synth.fit(df, schema=schema, overrides=overrides or None, progress=report)
         except DataError as exc:
             raise DataError(f"{data}: {exc}") from None
     synth.save(out_dir)
@@ -373,7 +407,9 @@ def evaluate_cmd(
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Check synthetic data against real train and holdout data: fidelity, utility, privacy."""
+    """Check synthetic data against real train and holdout data: fidelity, utility, privacy.
+
+    With --text-field the rows are texts: diversity, realism, train-synthetic/test-real, leakage."""
     from ..evaluate.report import SECTIONS, evaluate
     from ..evaluate.text import SECTION_ALIASES, TEXT_SECTIONS
     from ..io import read_table
