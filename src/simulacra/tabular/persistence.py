@@ -1,4 +1,5 @@
-"""Model directories: ``model.json`` (format version, schema, parameters) plus ``arrays.npz``. No pickle."""
+"""Model directories: ``model.json`` (format version, schema, parameters) plus ``arrays.npz``, and
+network weights in ``weights.safetensors`` for the deep models. No pickle."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import numpy as np
 
 from ..errors import ModelFormatError, UsageError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: network weights in weights.safetensors (models without them still write 1)
 MODEL_FILE = "model.json"
 ARRAYS_FILE = "arrays.npz"
+WEIGHTS_FILE = "weights.safetensors"
+WEIGHTS_PREFIX = "model.weights."  # arrays with this prefix go to WEIGHTS_FILE
 
 
 def write_model_dir(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndarray]) -> Path:
@@ -33,8 +36,14 @@ def write_model_dir(path: str | os.PathLike, meta: dict, arrays: dict[str, np.nd
         from ..io import current_umask
 
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; give the usual mode
-        np.savez_compressed(tmp / ARRAYS_FILE, **arrays)
-        (tmp / MODEL_FILE).write_text(json.dumps({"format_version": FORMAT_VERSION, **meta}, indent=1))
+        weights = {k: np.ascontiguousarray(v) for k, v in arrays.items() if k.startswith(WEIGHTS_PREFIX)}
+        np.savez_compressed(tmp / ARRAYS_FILE, **{k: v for k, v in arrays.items() if k not in weights})
+        if weights:
+            from safetensors.numpy import save_file
+
+            save_file(weights, str(tmp / WEIGHTS_FILE))
+        version = FORMAT_VERSION if weights else 1
+        (tmp / MODEL_FILE).write_text(json.dumps({"format_version": version, **meta}, indent=1))
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             if old.exists():
@@ -78,4 +87,15 @@ def read_model_dir(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]
         raise ModelFormatError(f"{p}: {ARRAYS_FILE} is missing; refit the model") from None
     except (ValueError, OSError) as exc:
         raise ModelFormatError(f"{p / ARRAYS_FILE}: is damaged ({exc}); refit the model") from None
+    if version >= 2 and (p / WEIGHTS_FILE).exists():
+        try:
+            from safetensors.numpy import load_file
+        except ImportError:
+            raise ModelFormatError(
+                f"{p}: holds network weights; reading them needs pip install 'simulacra[torch]'"
+            ) from None
+        try:
+            arrays.update(load_file(str(p / WEIGHTS_FILE)))
+        except Exception as exc:  # safetensors raises its own error types for damaged files
+            raise ModelFormatError(f"{p / WEIGHTS_FILE}: is damaged ({exc}); refit the model") from None
     return meta, arrays

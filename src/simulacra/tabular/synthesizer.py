@@ -154,6 +154,11 @@ class TabularSynthesizer:
             name: coerce_column(name, df[name], schema.columns[name]) for name in schema.learned_columns()
         }
         self._check_constraints(values)
+        cls = get_model_class(self.model)
+        params = dict(self.model_params)
+        if "seed" in cls.__init__.__code__.co_varnames:
+            params.setdefault("seed", self.seed)
+        self.model_ = cls(**params)
         self.model_columns_ = self._build_model_columns(values)
         codes = (
             np.column_stack([mc.codec.encode(arr) for mc, arr in self._model_inputs(values)])
@@ -166,11 +171,6 @@ class TabularSynthesizer:
         self.out_kinds_ = {name: col.kind.value for name, col in schema.columns.items()}
         self.out_dtypes_ = {name: str(df[name].dtype) for name in df.columns}
         self.out_missing_ = {name: bool(df[name].isna().any()) for name in df.columns}
-        cls = get_model_class(self.model)
-        params = dict(self.model_params)
-        if "seed" in cls.__init__.__code__.co_varnames:
-            params.setdefault("seed", self.seed)
-        self.model_ = cls(**params)
         if codes.shape[1]:
             self.model_.fit(
                 codes.astype(np.int32), [mc.codec.n_codes for mc in self.model_columns_], progress=progress
@@ -233,7 +233,7 @@ class TabularSynthesizer:
                     [None if pd.isna(v) else (v.item() if isinstance(v, np.generic) else v) for v in row]
                     for row in combos.itertuples(index=False)
                 ]
-                codec = CategoricalCodec().fit(pd.Series(ids))
+                codec = self._new_codec("+".join(cols), "fixed", Kind.CATEGORICAL, pd.Series(ids))
                 out.append(
                     ModelColumn(
                         "+".join(cols), "fixed", list(cols), Kind.CATEGORICAL, codec, combos=combo_list
@@ -247,21 +247,30 @@ class TabularSynthesizer:
                     unit = _datetime_unit(_to_float(values[high], kind) - _to_float(values[low], kind))
                 diff = _to_float(values[high], kind, unit) - _to_float(values[low], kind, unit)
                 dkind = Kind.INTEGER if kind in (Kind.INTEGER, Kind.DATETIME) else Kind.FLOAT
-                out.append(
-                    ModelColumn(
-                        name, "diff", [name], dkind, NumericCodec(dkind).fit(diff), unit=unit, low=low
-                    )
-                )
+                codec = self._new_codec(name, "diff", dkind, diff)
+                out.append(ModelColumn(name, "diff", [name], dkind, codec, unit=unit, low=low))
                 done.add(name)
             elif kind in _NUMERIC:
                 unit = _datetime_unit(_to_float(values[name], kind)) if kind == Kind.DATETIME else 1.0
                 x = _to_float(values[name], kind, unit)
-                out.append(ModelColumn(name, "plain", [name], kind, NumericCodec(kind).fit(x), unit=unit))
+                codec = self._new_codec(name, "plain", kind, x)
+                out.append(ModelColumn(name, "plain", [name], kind, codec, unit=unit))
                 done.add(name)
             else:
-                out.append(ModelColumn(name, "plain", [name], kind, CategoricalCodec().fit(values[name])))
+                codec = self._new_codec(name, "plain", kind, values[name])
+                out.append(ModelColumn(name, "plain", [name], kind, codec))
                 done.add(name)
         return out
+
+    def _new_codec(self, name: str, role: str, kind: Kind, data: Any) -> Codec:
+        """A fitted codec for one model column; a model may make its own (``make_codec``, e.g. private)."""
+        make = getattr(self.model_, "make_codec", None)
+        codec = make(name, role, kind, data, self.schema_) if make is not None else None
+        if codec is not None:
+            return codec
+        if kind in _NUMERIC:
+            return NumericCodec(kind).fit(data)
+        return CategoricalCodec().fit(data)
 
     def _model_inputs(self, values: dict[str, pd.Series]) -> Iterator[tuple[ModelColumn, Any]]:
         for mc in self.model_columns_:

@@ -1,0 +1,395 @@
+"""What the three deep models share: devices, the training loop (progress, early stopping, time cap),
+weights as numpy arrays for safetensors, and column-by-column sampling with likelihood weighting.
+
+Everything here needs torch; the registry imports this package only when a deep model is asked for.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ....errors import ConditionError, ModelFormatError, UsageError
+from ..base import Conditions, Progress, systematic_resample
+
+WEIGHTS = "weights."  # array-name prefix the model directory stores in weights.safetensors
+SAMPLE_BATCH = 16_384  # rows per forward pass when sampling (bounds memory)
+
+ProbsFn = Callable[[np.ndarray, list[int], int], np.ndarray]
+
+
+def pick_device(device: str) -> torch.device:
+    """``"auto"`` → CUDA when present, else CPU; ``"cpu"``/``"cuda"`` as asked."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"device '{device}' was asked for but torch sees no CUDA GPU; use device='cpu'")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise UsageError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    return torch.device(device)
+
+
+def embed_dim(card: int, cap: int = 16) -> int:
+    """Embedding width of a column with ``card`` codes (fastai's rule of thumb, capped)."""
+    return int(min(cap, max(2, round(1.6 * card**0.56))))
+
+
+def check_fit_options(max_minutes: float | None, epochs: int, batch_size: int) -> None:
+    """One clear error for impossible training options."""
+    if max_minutes is not None and not max_minutes > 0:
+        raise UsageError(f"max_minutes must be a positive number of minutes, got {max_minutes!r}")
+    if epochs < 1:
+        raise UsageError(f"epochs must be at least 1, got {epochs!r}")
+    if batch_size < 2:
+        raise UsageError(f"batch_size must be at least 2, got {batch_size!r}")
+
+
+def split_validation(
+    codes: np.ndarray, share: float, seed: int, min_rows: int = 20
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A fixed random share of rows held out for early stopping (none on tiny tables)."""
+    n = codes.shape[0]
+    n_val = int(round(n * share))
+    if share <= 0 or n_val < min_rows or n - n_val < min_rows:
+        return codes, None
+    perm = np.random.default_rng(seed).permutation(n)
+    return codes[perm[n_val:]], codes[perm[:n_val]]
+
+
+@dataclass
+class TrainReport:
+    """What happened during training (kept in ``model.json``)."""
+
+    epochs_run: int = 0
+    best_epoch: int = 0
+    best_val: float | None = None
+    stopped: str = "epochs"  # "epochs" | "early" | "time"
+    seconds: float = 0.0
+    device: str = "cpu"
+    history: list[list[float]] = field(default_factory=list)  # [epoch, train loss, val loss or nan]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["history"] = [
+            [None if isinstance(v, float) and math.isnan(v) else v for v in h] for h in self.history
+        ]
+        return d
+
+
+class Clock:
+    """Wall time against an optional cap, with a time-left estimate for progress messages."""
+
+    def __init__(self, max_minutes: float | None) -> None:
+        self.start = time.perf_counter()
+        self.cap = None if max_minutes is None else float(max_minutes) * 60.0
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def out_of_time(self) -> bool:
+        return self.cap is not None and self.elapsed >= self.cap
+
+    def left(self, epoch: int, epochs: int) -> float:
+        per = self.elapsed / max(epoch, 1)
+        est = per * (epochs - epoch)
+        return est if self.cap is None else max(0.0, min(est, self.cap - self.elapsed))
+
+
+def train_loop(
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batches: Callable[[int], Iterable[Any]],
+    step: Callable[[Any], torch.Tensor],
+    val_loss: Callable[[], float] | None,
+    *,
+    epochs: int,
+    patience: int | None,
+    max_minutes: float | None,
+    progress: Progress,
+    device: torch.device,
+    keep_best: bool = True,
+    plateau: float | None = 0.3,
+) -> TrainReport:
+    """Run epochs of ``step(batch) -> loss`` until ``epochs``, early stopping or the time cap.
+
+    Early stopping watches ``val_loss()`` (or the training loss when there is none) and, with
+    ``keep_best``, restores the weights of the best epoch; on a plateau (no better epoch) the
+    learning rate is multiplied by ``plateau``. ``progress`` gets one line per epoch:
+    epoch, loss, validation loss and time left.
+    """
+    clock = Clock(max_minutes)
+    report = TrainReport(device=str(device))
+    best, best_state, bad = math.inf, None, 0
+    for epoch in range(1, epochs + 1):
+        module.train()
+        total, count = 0.0, 0
+        for batch in batches(epoch):
+            optimizer.zero_grad(set_to_none=True)
+            loss = step(batch)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach())
+            count += 1
+            if clock.out_of_time():
+                break
+        train = total / max(count, 1)
+        module.eval()
+        val = float(val_loss()) if val_loss is not None else float("nan")
+        crit = val if val_loss is not None else train
+        report.history.append([epoch, round(train, 5), round(val, 5) if not math.isnan(val) else val])
+        report.epochs_run = epoch
+        if crit < best - 1e-4:
+            best, bad, report.best_epoch = crit, 0, epoch
+            if keep_best:
+                best_state = copy.deepcopy(module.state_dict())
+        else:
+            bad += 1
+            if plateau is not None:
+                for group in optimizer.param_groups:
+                    group["lr"] *= plateau
+        if progress:
+            shown = f" · val {val:.4f}" if val_loss is not None else ""
+            progress(
+                f"epoch {epoch}/{epochs} · loss {train:.4f}{shown} · ~{clock.left(epoch, epochs):.0f} s left"
+            )
+        if clock.out_of_time():
+            report.stopped = "time"
+            break
+        if patience is not None and bad >= patience:
+            report.stopped = "early"
+            break
+    if keep_best and best_state is not None:
+        module.load_state_dict(best_state)
+    report.best_val = None if math.isinf(best) else round(best, 5)
+    report.seconds = round(clock.elapsed, 3)
+    return report
+
+
+def shuffled_batches(
+    data: torch.Tensor, batch_size: int, seed: int
+) -> Callable[[int], Iterable[torch.Tensor]]:
+    """Per epoch, the rows in a fresh seeded order, cut into batches (the last, short one dropped
+    when it would be tiny)."""
+
+    def gen(epoch: int) -> Iterable[torch.Tensor]:
+        g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        perm = torch.randperm(data.shape[0], generator=g).to(data.device)
+        n = data.shape[0]
+        for s in range(0, n, batch_size):
+            idx = perm[s : s + batch_size]
+            if idx.numel() < max(2, batch_size // 8) and s > 0:
+                break
+            yield data[idx]
+
+    return gen
+
+
+@torch.no_grad()
+def mean_loss(
+    loss_fn: Callable[[torch.Tensor], torch.Tensor], data: torch.Tensor, batch: int = 8192
+) -> float:
+    """Row-weighted mean of ``loss_fn`` over ``data`` in batches."""
+    total = 0.0
+    for s in range(0, data.shape[0], batch):
+        part = data[s : s + batch]
+        total += float(loss_fn(part)) * part.shape[0]
+    return total / max(data.shape[0], 1)
+
+
+# ------------------------------------------------------------------------------------ weights
+def module_to_arrays(module: nn.Module) -> dict[str, np.ndarray]:
+    """A module's parameters and buffers as float32 numpy arrays, keyed ``weights.<name>``."""
+    return {
+        f"{WEIGHTS}{k}": v.detach().to("cpu").contiguous().numpy().copy()
+        for k, v in module.state_dict().items()
+    }
+
+
+def arrays_to_module(module: nn.Module, arrays: dict[str, np.ndarray]) -> nn.Module:
+    """Load weights saved by :func:`module_to_arrays`; a missing or misshapen one is a format error."""
+    state = {
+        k[len(WEIGHTS) :]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith(WEIGHTS)
+    }
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ModelFormatError(
+            f"the saved network weights do not fit the model ({first}); refit it"
+        ) from None
+    module.eval()
+    return module
+
+
+def init_seed(seed: int) -> None:
+    """Seed torch's global generator for weight initialisation (training is reproducible on a device)."""
+    torch.manual_seed(int(seed))
+
+
+def torch_generator(rng: np.random.Generator) -> torch.Generator:
+    """A CPU torch generator whose state comes from a numpy generator (so from ``derive_rng``)."""
+    return torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+
+
+# ------------------------------------------------------------------------------------ sampling
+def draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One category per row from row-wise probabilities (inverse CDF, one uniform per row)."""
+    cum = np.cumsum(probs, axis=1)
+    u = rng.random(probs.shape[0]) * cum[:, -1]
+    idx = (cum < u[:, None]).sum(axis=1)
+    return np.minimum(idx, probs.shape[1] - 1)
+
+
+def sequential_sample(
+    n: int,
+    m: int,
+    rng: np.random.Generator,
+    order: list[int],
+    probs_fn: ProbsFn,
+    conditions: Conditions | None = None,
+    start: np.ndarray | None = None,
+) -> np.ndarray:
+    """Draw ``n`` rows of codes column by column in ``order``.
+
+    ``probs_fn(codes, filled, col)`` gives each row's distribution of column ``col`` given the
+    columns ``filled`` so far. Conditions are exact in law without rejection: a conditioned column is
+    drawn from its distribution restricted to the allowed codes and the row is weighted by the
+    probability of that restriction (likelihood weighting); the weighted prefixes are resampled to
+    ``n`` rows and the remaining columns drawn afresh. No possible row raises :class:`ConditionError`.
+    """
+    conditions = conditions or {}
+    if not conditions:
+        codes = np.zeros((n, m), dtype=np.int64) if start is None else start.copy()
+        _walk(codes, rng, order, 0, len(order), probs_fn, {}, None)
+        return codes
+    last = max(order.index(c) for c in conditions)
+    pool, logws = [], []
+    drawn, ess = 0, 0.0
+    budget = max(50 * n, 100_000)
+    batch = max(n, 1024)
+    while ess < n and drawn < budget:
+        codes = np.zeros((batch, m), dtype=np.int64)
+        logw = np.zeros(batch)
+        _walk(codes, rng, order, 0, last + 1, probs_fn, conditions, logw)
+        pool.append(codes)
+        logws.append(logw)
+        drawn += batch
+        allw = np.concatenate(logws)
+        finite = np.isfinite(allw)
+        if finite.any():
+            w = np.exp(allw[finite] - allw[finite].max())
+            ess = w.sum() ** 2 / (w**2).sum()
+        batch = min(budget - drawn, max(batch, int(batch * max(1.0, n / max(ess, 1.0)))))
+        if batch <= 0:
+            break
+    allw = np.concatenate(logws)
+    if not np.isfinite(allw).any():
+        raise ConditionError(
+            "no combination of the conditions is possible under the learned model; relax one of them"
+        )
+    w = np.where(np.isfinite(allw), np.exp(allw - allw[np.isfinite(allw)].max()), 0.0)
+    codes = np.concatenate(pool)[systematic_resample(w, n, rng)]
+    _walk(codes, rng, order, last + 1, len(order), probs_fn, {}, None)
+    return codes
+
+
+def _walk(
+    codes: np.ndarray,
+    rng: np.random.Generator,
+    order: list[int],
+    lo: int,
+    hi: int,
+    probs_fn: ProbsFn,
+    conditions: Conditions,
+    logw: np.ndarray | None,
+) -> None:
+    for pos in range(lo, hi):
+        col = order[pos]
+        probs = probs_fn(codes, order[:pos], col)
+        if col in conditions:
+            w = probs * conditions[col][None, : probs.shape[1]]
+            mass = w.sum(axis=1)
+            if logw is not None:
+                with np.errstate(divide="ignore"):
+                    logw += np.log(mass)
+            probs = np.where(mass[:, None] > 0, w, conditions[col][None, : probs.shape[1]] + 1e-12)
+        codes[:, col] = draw(probs, rng)
+
+
+def impute_by_weighting(
+    codes: np.ndarray,
+    known: np.ndarray,
+    rng: np.random.Generator,
+    order: list[int],
+    probs_fn: ProbsFn,
+    particles: int = 32,
+) -> np.ndarray:
+    """Fill the unknown cells of ``codes`` (``known`` is a boolean mask) from the model's conditional law.
+
+    Each row gets ``particles`` draws in the model's order with its known cells fixed, weighted by
+    their likelihood; one particle per row is kept by weight. Exact as ``particles`` grows.
+    """
+    n, m = codes.shape
+    out = codes.copy()
+    rows = np.repeat(np.arange(n), particles)
+    rep = codes[rows].astype(np.int64)
+    kn = known[rows]
+    logw = np.zeros(rows.size)
+    for pos, col in enumerate(order):
+        probs = probs_fn(rep, order[:pos], col)
+        fixed = kn[:, col]
+        if fixed.any():
+            with np.errstate(divide="ignore"):
+                logw[fixed] += np.log(probs[fixed, rep[fixed, col]])
+        free = ~fixed
+        if free.any():
+            rep[free, col] = draw(probs[free], rng)
+    logw = logw.reshape(n, particles)
+    best = np.where(np.isfinite(logw).any(axis=1, keepdims=True), logw, 0.0)
+    w = np.exp(best - best.max(axis=1, keepdims=True))
+    w /= w.sum(axis=1, keepdims=True)
+    pick = (w.cumsum(axis=1) < rng.random(n)[:, None]).sum(axis=1).clip(0, particles - 1)
+    chosen = rep.reshape(n, particles, m)[np.arange(n), pick]
+    out[~known] = chosen[~known]
+    return out
+
+
+def code_fidelity(a: np.ndarray, b: np.ndarray, cards: list[int], pairs: int = 60, seed: int = 0) -> float:
+    """1 − mean total variation distance of code columns and of random column pairs (a cheap
+    validation criterion for models without a likelihood)."""
+    m = a.shape[1]
+    tv = []
+    for j in range(m):
+        pa = np.bincount(a[:, j], minlength=cards[j]) / a.shape[0]
+        pb = np.bincount(b[:, j], minlength=cards[j]) / b.shape[0]
+        tv.append(0.5 * np.abs(pa - pb).sum())
+    rng = np.random.default_rng(seed)
+    for _ in range(min(pairs, m * (m - 1) // 2)):
+        i, j = rng.choice(m, 2, replace=False)
+        # coarsen to at most 10 groups per column so pairs are comparable across widths
+        ga = np.minimum(a[:, i] * 10 // cards[i], 9) * 10 + np.minimum(a[:, j] * 10 // cards[j], 9)
+        gb = np.minimum(b[:, i] * 10 // cards[i], 9) * 10 + np.minimum(b[:, j] * 10 // cards[j], 9)
+        pa = np.bincount(ga, minlength=100) / a.shape[0]
+        pb = np.bincount(gb, minlength=100) / b.shape[0]
+        tv.append(0.5 * np.abs(pa - pb).sum())
+    return float(1.0 - np.mean(tv))
+
+
+def batched_probs(
+    net_probs: Callable[[torch.Tensor], torch.Tensor], codes: np.ndarray, batch: int = SAMPLE_BATCH
+) -> np.ndarray:
+    """Run ``net_probs`` over ``codes`` in batches on CPU without gradients; float64 numpy out."""
+    outs = []
+    with torch.no_grad():
+        for s in range(0, codes.shape[0], batch):
+            outs.append(net_probs(torch.from_numpy(codes[s : s + batch])).double().numpy())
+    return np.concatenate(outs) if outs else np.zeros((0, 1))
