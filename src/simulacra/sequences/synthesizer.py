@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ConditionError, DataError, ModelFormatError, UsageError
+from ..errors import ConditionError, DataError, ModelFormatError, SchemaError, UsageError
 from ..schema.infer import coerce_column, infer_column, infer_schema
 from ..schema.kinds import Kind
 from ..schema.model import ColumnSchema
@@ -228,6 +228,11 @@ class SequenceSynthesizer:
                 integral.append(True)
                 channels.append(Channel(c, "category", codec))
         self.learned_ = learned
+        if not channels:
+            raise DataError(
+                "besides the sequence key and the context there is nothing that changes along a sequence "
+                "(no order column, no learnable event column); add --order-by or event columns"
+            )
 
         # the entity table: context, length, start and first event
         step("entities")
@@ -313,7 +318,13 @@ class SequenceSynthesizer:
     @staticmethod
     def _order_schema(df: pd.DataFrame, order_by: str, kinds: dict) -> ColumnSchema:
         if order_by in kinds:
-            col = ColumnSchema(kind=Kind(kinds[order_by]))
+            try:
+                col = ColumnSchema(kind=Kind(kinds[order_by]))
+            except ValueError:
+                raise SchemaError(
+                    f"--kind {order_by}={kinds[order_by]}: unknown kind; the order column needs "
+                    "integer, float or datetime"
+                ) from None
         else:
             col = infer_column(order_by, df[order_by])
             if col.kind == Kind.ID and pd.api.types.is_numeric_dtype(df[order_by]):
