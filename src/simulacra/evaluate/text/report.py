@@ -213,7 +213,7 @@ class _Run:
     seed: int
     embedder: Embedder | None
     skipped: str | None
-    embed_rows: int = 4_000
+    embed_rows: int = 3_000
     vectors: dict[str, Any] = field(default_factory=dict)
     rep_name: str = "TF-IDF"
     syn_vec: _Texts | None = None  # the synthetic texts behind vectors["synthetic"] (a sample, or all)
@@ -1067,7 +1067,7 @@ def evaluate_text(
     seed: int = 0,
     max_rows: int = 10_000,
     embeddings: bool | Embedder = True,
-    embed_rows: int = 4_000,
+    embed_rows: int = 3_000,
     attributes: list[str] | None = None,
     sources: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
