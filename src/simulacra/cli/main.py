@@ -237,7 +237,9 @@ def _sample_sequences(
 @app.command()
 def sample(
     model_dir: Annotated[Path, typer.Argument(help="Model directory written by `simulacra fit`.")],
-    n: Annotated[int, typer.Option("-n", "--rows", help="Number of rows to sample.")],
+    n: Annotated[
+        int, typer.Option("-n", "--rows", help="Number of rows to sample (sequences, for a sequence model).")
+    ],
     output: Annotated[Path, typer.Option("--out", "-o", help="Output file (.csv, .parquet, .jsonl).")],
     where: Annotated[
         list[str] | None, typer.Option("--where", "-w", help="Condition col=value, col=a|b or col=lo..hi.")
