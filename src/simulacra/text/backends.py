@@ -161,7 +161,7 @@ class LlamaCppBackend(Backend):
         self.path = path
         self.model = DEFAULT_MODEL_NAME if model_path is None else path.stem
         self.structured = structured
-        threads = n_threads or max(1, min(8, os.cpu_count() or 1))
+        threads = n_threads or max(1, (os.cpu_count() or 2) // 2)  # llama.cpp's default: half the cores
         try:
             with _native_stderr_silenced():  # llama.cpp prints notes from C even when verbose=False
                 self.llm = Llama(str(path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)

@@ -137,10 +137,29 @@ def english_share(text: str) -> tuple[float, float]:
     return latin, common
 
 
+def seed_strings(seeds: Iterable[dict[str, Any]], fields: list[str], min_words: int = 4) -> frozenset[str]:
+    """The normalised generated-field strings of the seed examples (of ``min_words`` words or more)."""
+    out = set()
+    for rec in seeds:
+        for text in texts_of({k: rec[k] for k in fields if k in rec}):
+            norm = normalise(text)
+            if len(norm.split()) >= min_words:
+                out.add(norm)
+    return frozenset(out)
+
+
 def heuristics(
-    answer: dict[str, Any], quality: Any, seeds: Iterable[dict[str, Any]] = (), instruction: str = ""
+    answer: dict[str, Any],
+    quality: Any,
+    seeds: Iterable[dict[str, Any]] = (),
+    instruction: str = "",
+    copies: frozenset[str] = frozenset(),
 ) -> tuple[str, str] | None:
-    """Length, refusal, language and echo checks of one answer: ``(reason, detail)`` or None."""
+    """Length, refusal, language and echo checks of one answer: ``(reason, detail)`` or None.
+
+    ``seeds`` are the few-shot examples of the prompt (a copy of one is rejected); ``copies`` the
+    normalised strings of every seed example (see :func:`seed_strings`): a generated string (a
+    field, a turn) equal to one of them is a copy of real data and is rejected too."""
     texts = texts_of(answer)
     joined = "\n".join(texts)
     size = len(joined.strip())
@@ -171,6 +190,9 @@ def heuristics(
             theirs = normalise("\n".join(texts_of({k: rec[k] for k in answer if k in rec})))
             if theirs and theirs == mine:
                 return "seed_copy", "copies a few-shot seed example"
+        for text in texts:
+            if normalise(text) in copies:
+                return "seed_copy", f"'{text[:60]}' copies a seed example"
     return None
 
 

@@ -31,7 +31,7 @@ from ..schema.pii import find_pii_in_text
 from .accounting import Price, load_prices, price_for
 from .backends import Backend, BackendError, Completion, Request
 from .cache import RequestCache, request_key
-from .filters import Deduper, LabelChecker, heuristics, texts_of, validate
+from .filters import Deduper, LabelChecker, heuristics, seed_strings, texts_of, validate
 from .prompt import Planned, Prompter, llm_seed
 from .spec import TaskSpec
 
@@ -228,6 +228,12 @@ class Engine:
         self.label_checker = label_checker
         self.stats = stats or Stats(job.n)
         self.identity = backend.cache_identity()
+        spec = job.spec
+        self.copies = (
+            seed_strings(spec.seeds.records, spec.output_fields)
+            if spec.seeds and spec.quality.echo
+            else frozenset()
+        )
         q = job.spec.quality
         if q.label_field is not None and label_checker is None:
             self.label_checker = LabelChecker(
@@ -288,7 +294,7 @@ class Engine:
     def check(self, answer: dict[str, Any], plan: Planned) -> tuple[str, str] | None:
         """The per-example quality checks (the same in every chunk; duplicates are checked later)."""
         spec = self.job.spec
-        problem = heuristics(answer, spec.quality, plan.fewshot, spec.instruction)
+        problem = heuristics(answer, spec.quality, plan.fewshot, spec.instruction, self.copies)
         if problem is None and self.label_checker is not None:
             problem = self.label_checker.check(answer, plan.attributes.get(spec.quality.label_field))
         return problem
@@ -326,10 +332,11 @@ class Engine:
                 "too_long",
                 "empty_field",
                 "template_echo",
+                "seed_copy",
                 "refusal",
             ):
                 prompt = plan.prompt.with_feedback(completion.text.strip()[:500], problem[1])
-            # other reasons (language, seed copy, label) retry with a fresh seed only
+            # other reasons (language, label) retry with a fresh seed only
         if problem is not None:
             out.reason, out.detail = problem
             return out
@@ -596,6 +603,7 @@ async def arun_job(
     policy: RetryPolicy | None = None,
     progress: Callable[[Stats], None] | None = None,
     label_checker: LabelChecker | None = None,
+    max_reject_share: float = 0.9,
 ) -> RunResult:
     """The async form of :func:`run_job`."""
     out = Path(out)
@@ -665,6 +673,8 @@ async def arun_job(
         done.add(i)
         return i
 
+    first_rejected = stats.rejected
+
     def on_outcome(o: Outcome) -> None:
         reserved.pop(o.index, None)
         if o.accepted and stats.accepted >= job.n:
@@ -683,6 +693,14 @@ async def arun_job(
         stats.add(o)
         if progress is not None:
             progress(stats)
+        fresh_rejects = stats.rejected - first_rejected
+        fresh = fresh_rejects + stats.accepted - stats.resumed
+        if fresh_rejects >= 50 and fresh_rejects > max_reject_share * fresh:
+            reasons = ", ".join(f"{k} {v}" for k, v in stats.reasons.most_common(3))
+            raise GenerationError(
+                f"{fresh_rejects} of the last {fresh} answers were rejected ({reasons}); see {rejects_path}, "
+                "fix the spec, the model or the quality settings, then rerun with --resume"
+            )
 
     try:
         await _drive(engine, next_index, on_outcome, _tasks_max(backend, concurrency))
@@ -715,7 +733,9 @@ def run_job(job: Job, backend: Backend, out: str | os.PathLike, **kwargs: Any) -
     are kept, a torn last line is cut, indices already kept or rejected are skipped, and cached requests
     are not paid again. ``overwrite=True`` starts again (the request cache is kept). ``budget`` (USD)
     stops starting requests whose worst-case cost could exceed it; ``cache`` is True (the side folder),
-    False, or a sqlite path. Rejects go to ``<stem>.simulacra/rejects.jsonl`` with their reason.
+    False, or a sqlite path. When more than ``max_reject_share`` of at least 50 fresh answers are
+    rejected, the run stops with :class:`GenerationError` instead of spending on a broken spec.
+    Rejects go to ``<stem>.simulacra/rejects.jsonl`` with their reason.
     """
     return asyncio.run(arun_job(job, backend, out, **kwargs))
 

@@ -288,7 +288,11 @@ class TaskSpec:
 
     def persona_details(self, attrs: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """``{field: persona dict}`` for every persona attribute of ``attrs``."""
-        return {a.name: a.details(attrs[a.name]) for a in self.attributes if isinstance(a, Personas)}
+        return {
+            a.name: a.details(attrs[a.name])
+            for a in self.attributes
+            if isinstance(a, Personas) and a.name in attrs
+        }
 
     def sample_attributes(self, index: int, seed: int | None = None) -> dict[str, Any]:
         """The attributes of example ``index``: from ``derive_rng(seed, "text", index)`` alone."""
@@ -436,7 +440,11 @@ def _check(raw: dict, ctx: _Ctx, default_name: str) -> TaskSpec:
                 raise ctx.error("instruction", f"placeholder {m.group(0)}: not every persona has '{key}'")
     generation = _generation(ctx, raw.get("generation") or {})
     quality = _quality(ctx, raw.get("quality") or {}, fields, output_schema)
-    seeds = _seeds(ctx, raw["seeds"], fields, output_schema, conversation) if raw.get("seeds") else None
+    seeds = (
+        _seeds(ctx, raw["seeds"], fields, output_schema, conversation, attributes)
+        if raw.get("seeds")
+        else None
+    )
     if quality.label_field is not None and seeds is None:
         raise ctx.error("quality.label_check", "the label check compares with seed examples: add 'seeds'")
     return TaskSpec(
@@ -818,7 +826,14 @@ def _read_seed_file(path: Path) -> list[dict[str, Any]]:
     raise ValueError("unknown file type; use .csv(.gz/.bz2), .jsonl, .parquet or .yaml")
 
 
-def _seeds(ctx: _Ctx, raw: Any, fields: list[str], schema: dict, conversation: Conversation | None) -> Seeds:
+def _seeds(
+    ctx: _Ctx,
+    raw: Any,
+    fields: list[str],
+    schema: dict,
+    conversation: Conversation | None,
+    attributes: list[Attribute] = (),
+) -> Seeds:
     _mapping(ctx, "seeds", raw, {"file", "columns", "examples", "match", "k", "max_chars"})
     records: list[dict[str, Any]] = []
     if raw.get("file") is not None:
@@ -850,6 +865,7 @@ def _seeds(ctx: _Ctx, raw: Any, fields: list[str], schema: dict, conversation: C
     records.extend(examples)
     outputs = [f for f in schema["properties"]]
     usable = []
+    seen: set[str] = set()
     max_chars = _int(ctx, "seeds.max_chars", raw.get("max_chars", 600), 10)
     for rec in records:
         if conversation is not None and "turns" not in rec and isinstance(rec.get("messages"), list):
@@ -858,7 +874,11 @@ def _seeds(ctx: _Ctx, raw: Any, fields: list[str], schema: dict, conversation: C
             continue
         if len(json.dumps({f: rec[f] for f in outputs}, ensure_ascii=False)) > max_chars:
             continue
-        usable.append({k: v for k, v in rec.items() if k in fields or k in outputs})
+        kept = {k: v for k, v in rec.items() if k in fields or k in outputs}
+        key = json.dumps(kept, sort_keys=True, default=str)
+        if key not in seen:  # a corpus may repeat an example; show each once
+            seen.add(key)
+            usable.append(kept)
     if not usable:
         raise ctx.error(
             "seeds",
@@ -871,6 +891,22 @@ def _seeds(ctx: _Ctx, raw: Any, fields: list[str], schema: dict, conversation: C
     if not isinstance(match, list) or any(m not in fields for m in match):
         raise ctx.error(
             "seeds.match", f"expected a list of attribute fields (attributes: {', '.join(fields)})"
+        )
+    # a seed whose matched value no example can have (e.g. Rotten Tomatoes' 'plot' rows when the
+    # label is fresh/rotten) is never shown and would skew the label check: leave it out
+    allowed = {
+        a.name: {str(v).strip().lower() for v in a.values} for a in attributes if isinstance(a, Choice)
+    }
+    usable = [
+        r
+        for r in usable
+        if all(f not in r or f not in allowed or str(r[f]).strip().lower() in allowed[f] for f in match)
+    ]
+    if not usable:
+        raise ctx.error(
+            "seeds",
+            "no seed example has a value the attributes can take in the matched fields "
+            f"({', '.join(match)}); check seeds.columns and the attribute values",
         )
     k = _int(ctx, "seeds.k", raw.get("k", 3), 0)
     return Seeds(tuple(usable), tuple(match), k)
