@@ -189,9 +189,23 @@ BAD_SPECS: list[tuple[str, str, tuple[str, ...]]] = [
 
 
 @pytest.mark.parametrize(("text", "field", "more"), BAD_SPECS, ids=[c[1] for c in BAD_SPECS])
-def test_bad_spec_is_one_clear_line(
-    cli, tmp_path: Path, text: str, field: str, more: tuple[str, ...]
+def test_bad_spec_names_file_line_and_field(
+    tmp_path: Path, text: str, field: str, more: tuple[str, ...]
 ) -> None:
+    from simulacra.text.spec import SpecError
+
+    (tmp_path / "bad.yaml").write_text(text)
+    with pytest.raises(SpecError) as info:
+        load_task(tmp_path / "bad.yaml")
+    message = str(info.value)
+    assert "\n" not in message
+    for fragment in ("bad.yaml", field, *more):
+        assert fragment.lower() in message.lower(), message
+
+
+@pytest.mark.parametrize("case", [0, 2, 5], ids=[BAD_SPECS[i][1] for i in (0, 2, 5)])
+def test_bad_spec_is_one_clear_line_from_the_cli(cli, tmp_path: Path, case: int) -> None:
+    text, field, more = BAD_SPECS[case]
     (tmp_path / "bad.yaml").write_text(text)
     result = cli("text", "bad.yaml", "--dry-run", cwd=tmp_path)
     assert_one_line_error(result, "bad.yaml", field, *more)
@@ -330,7 +344,7 @@ def test_cache_pays_nothing_the_second_time(stub: LocalServer, tmp_path: Path) -
 
 
 def test_kill_9_then_resume_loses_and_duplicates_nothing(cli, tmp_path: Path) -> None:
-    spec = write_spec(tmp_path, {**yaml.safe_load(REVIEWS.read_text()), "n": 400})
+    spec = write_spec(tmp_path, {**yaml.safe_load(REVIEWS.read_text()), "n": 150})
     with LocalServer(latency=0.01, fault_rate=0.3, hang=1.0, seed=11) as server:
         args = [
             sys.executable,
@@ -355,13 +369,13 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(cli, tmp_path: Path) ->
         proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         out = tmp_path / "o.jsonl"
         deadline = time.monotonic() + 120
-        while (not out.exists() or out.read_bytes().count(b"\n") < 40) and time.monotonic() < deadline:
+        while (not out.exists() or out.read_bytes().count(b"\n") < 30) and time.monotonic() < deadline:
             assert proc.poll() is None, proc.stderr.read().decode()
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         before = out.read_bytes()
-        assert 40 <= before.count(b"\n") < 400, "the run ended before it could be killed mid-way"
+        assert 30 <= before.count(b"\n") < 150, "the run ended before it could be killed mid-way"
         kept_before = [json.loads(x) for x in before.splitlines(keepends=True) if x.endswith(b"\n")]
         resumed = cli(
             "text",
@@ -384,7 +398,7 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(cli, tmp_path: Path) ->
     assert resumed.returncode == 0, resumed.stderr
     rows = lines_of(out)
     indices = [r["_meta"]["index"] for r in rows]
-    assert len(rows) == 400 and len(set(indices)) == 400
+    assert len(rows) == 150 and len(set(indices)) == 150
     final = {r["_meta"]["index"]: r for r in rows}
     for r in kept_before:  # every example kept before the kill is still there, unchanged
         assert final[r["_meta"]["index"]] == r
@@ -392,7 +406,7 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(cli, tmp_path: Path) ->
         json.loads(x)["index"] for x in (tmp_path / "o.simulacra" / "rejects.jsonl").read_text().splitlines()
     }
     assert not rejected & set(indices)
-    assert "kept 400 of 400" in resumed.stdout
+    assert "kept 150 of 150" in resumed.stdout
 
 
 def test_budget_stops_before_exceeding(cli, stub: LocalServer, tmp_path: Path) -> None:
