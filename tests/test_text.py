@@ -407,6 +407,10 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(cli, tmp_path: Path) ->
     }
     assert not rejected & set(indices)
     assert "kept 150 of 150" in resumed.stdout
+    # and the file is byte for byte what one uninterrupted run without faults writes
+    with LocalServer(seed=0) as clean:
+        run_job(Job(load_task(spec)), stub_backend(clean.url, max_concurrency=4), tmp_path / "clean.jsonl")
+    assert (tmp_path / "clean.jsonl").read_bytes() == out.read_bytes()
 
 
 def test_budget_stops_before_exceeding(cli, stub: LocalServer, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import json
 import os
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -404,23 +404,35 @@ async def _drive(
     on_outcome: Callable[[Outcome], None],
     tasks_max: int,
 ) -> None:
-    """Keep up to ``tasks_max`` examples in flight; ``next_index(in_flight)`` says what to start next."""
+    """Keep up to ``tasks_max`` examples in flight and hand their outcomes on **in the order started**.
+
+    ``next_index(in_flight)`` says which index to start next (None: none now); ``in_flight`` counts the
+    running examples and the finished ones waiting for an earlier index. Handing outcomes on in start
+    order (a reorder buffer) makes everything stateful downstream — duplicate removal, the order of the
+    lines, where a kill leaves the file — independent of which request happened to finish first.
+    """
     pending: set[asyncio.Task] = set()
+    started: deque[int] = deque()
+    finished: dict[int, Outcome] = {}
     try:
         while True:
             while len(pending) < tasks_max:
-                i = next_index(len(pending))
+                i = next_index(len(pending) + len(finished))
                 if i is None:
                     break
+                started.append(i)
                 pending.add(asyncio.ensure_future(engine.produce(i)))
             if not pending:
                 return
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             failed = [t.exception() for t in done if t.exception() is not None]
-            for outcome in sorted((t.result() for t in done if t.exception() is None), key=lambda o: o.index):
-                on_outcome(outcome)  # write what finished before giving up on a failure
+            for task in done:
+                if task.exception() is None:
+                    finished[task.result().index] = task.result()
+            while started and started[0] in finished:
+                on_outcome(finished.pop(started.popleft()))
             if failed:
-                raise failed[0]
+                raise failed[0]  # what finished after the failed index is redone (from the cache) on resume
     finally:
         for task in pending:
             task.cancel()
@@ -488,9 +500,10 @@ def generate_range(
 
     The contract for scale-out (one call per chunk, on any worker, in any order):
 
-    - Exactly one :class:`Outcome` per index in ``[start, stop)`` reaches ``sink``, in completion order
-      (``outcome.index`` says which). ``outcome.accepted`` → ``outcome.record`` is the output line
-      (attributes, generated fields, ``_meta`` with index, model, tokens, cost); otherwise
+    - Exactly one :class:`Outcome` per index in ``[start, stop)`` reaches ``sink``, in index order
+      (a reorder buffer holds answers that finish early; ``outcome.index`` says which).
+      ``outcome.accepted`` → ``outcome.record`` is the output line (attributes, generated fields,
+      ``_meta`` with index, model, tokens, cost); otherwise
       ``outcome.reason`` / ``outcome.detail`` say why and ``outcome.reject_line()`` is the rejects line.
     - Example ``i``'s prompt and request depend only on ``(job.spec, job.seed, i)``: attributes from
       ``derive_rng(seed, "text", i)``, few-shot seeds from ``derive_rng(seed, "text", i, "fewshot")``,
