@@ -37,6 +37,7 @@ from .common import (
     sequential_sample,
     shuffled_batches,
     split_validation,
+    threaded,
     train_loop,
 )
 from .privacy import CODEC_SHARE, PrivateCodecs, check_budget
@@ -84,8 +85,8 @@ class AutoregressiveModel:
     Parameters: ``hidden`` units per column head, ``epochs`` (upper bound; early stopping with
     ``patience`` on ``val_share`` held-out rows), ``batch_size``, ``lr``, ``max_minutes`` (time cap),
     ``device`` for training (``"auto"``: a GPU when present; sampling always runs on CPU),
-    ``threads`` (torch CPU threads; None leaves torch's default), and for differential privacy
-    ``epsilon`` / ``delta`` with ``dp_epochs``, ``dp_batch_size``, ``max_grad_norm``.
+    ``threads`` (torch CPU threads, default 1; None: torch's default), and for differential privacy
+    ``epsilon`` / ``delta`` with ``dp_epochs``, ``dp_batch_size``, ``dp_hidden``, ``max_grad_norm``.
     """
 
     name: ClassVar[str] = "autoregressive"
@@ -105,9 +106,10 @@ class AutoregressiveModel:
         delta: float = 1e-5,
         dp_epochs: int = 20,
         dp_batch_size: int = 1024,
+        dp_hidden: int = 64,
         max_grad_norm: float = 1.0,
         device: str = "auto",
-        threads: int | None = None,
+        threads: int | None = 1,
         seed: int = 0,
     ) -> None:
         self.hidden = hidden
@@ -123,6 +125,7 @@ class AutoregressiveModel:
         self.delta = delta
         self.dp_epochs = dp_epochs
         self.dp_batch_size = dp_batch_size
+        self.dp_hidden = dp_hidden
         self.max_grad_norm = max_grad_norm
         self.device = device
         self.threads = threads
@@ -136,10 +139,13 @@ class AutoregressiveModel:
             k: getattr(self, k)
             for k in (
                 "hidden", "dropout", "weight_decay", "epochs", "batch_size", "lr", "patience", "val_share",
-                "max_minutes", "epsilon", "delta", "dp_epochs", "dp_batch_size", "max_grad_norm", "device",
-                "threads", "seed",
+                "max_minutes", "epsilon", "delta", "dp_epochs", "dp_batch_size", "dp_hidden", "max_grad_norm",
+                "device", "threads", "seed",
             )
         }  # fmt: skip
+
+    def _width(self) -> int:
+        return self.hidden if self.epsilon is None else self.dp_hidden
 
     # -- codecs ---------------------------------------------------------------------------------
     def make_codec(self, name: str, role: str, kind: Kind, data: Any, schema: Any) -> Any:
@@ -152,16 +158,15 @@ class AutoregressiveModel:
         return self._private.make(name, role, kind, data, schema)
 
     # -- fitting --------------------------------------------------------------------------------
+    @threaded
     def fit(self, codes: np.ndarray, cards: list[int], progress: Progress = None) -> AutoregressiveModel:
         """Train the network on the code matrix (see the class docstring)."""
-        if self.threads:
-            torch.set_num_threads(int(self.threads))
         self.cards_ = [int(c) for c in cards]
         self.order_ = sorted(range(len(cards)), key=lambda j: (cards[j], j))
         x = np.ascontiguousarray(codes[:, self.order_]).astype(np.int64)
         dev = pick_device(self.device)
         init_seed(self.seed)
-        net = ARNet([self.cards_[j] for j in self.order_], self.hidden, self.dropout).to(dev)
+        net = ARNet([self.cards_[j] for j in self.order_], self._width(), self.dropout).to(dev)
         if self.epsilon is None:
             train, val = split_validation(x, self.val_share, self.seed)
             tr = torch.from_numpy(train).to(dev)
@@ -197,9 +202,9 @@ class AutoregressiveModel:
         g = torch.Generator().manual_seed(self.seed)
         loader = DataLoader(TensorDataset(torch.from_numpy(x)), batch_size=batch, shuffle=True, generator=g)
         opt = torch.optim.Adam(net.parameters(), lr=self.lr)
-        engine = PrivacyEngine(accountant="rdp")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # opacus warns about secure RNG and full backward hooks
+            engine = PrivacyEngine(accountant="rdp")
             model, opt, loader = engine.make_private_with_epsilon(
                 module=net,
                 optimizer=opt,
@@ -275,6 +280,7 @@ class AutoregressiveModel:
 
         return probs
 
+    @threaded
     def sample_codes(
         self, n: int, rng: np.random.Generator, conditions: Conditions | None = None
     ) -> np.ndarray:
@@ -282,6 +288,7 @@ class AutoregressiveModel:
         m = len(self.cards_)
         return sequential_sample(n, m, rng, self.order_, self._probs_fn(), conditions).astype(np.int32)
 
+    @threaded
     def impute_codes(
         self, codes: np.ndarray, known: np.ndarray, rng: np.random.Generator, particles: int = 32
     ) -> np.ndarray:
@@ -306,6 +313,6 @@ class AutoregressiveModel:
         self = cls(**meta["params"])
         self.cards_, self.order_ = list(meta["cards"]), list(meta["order"])
         self.report_, self.privacy_ = meta.get("training"), meta.get("privacy")
-        net = ARNet([self.cards_[j] for j in self.order_], self.hidden)
+        net = ARNet([self.cards_[j] for j in self.order_], self._width())
         self.net_ = arrays_to_module(net, arrays)
         return self

@@ -7,9 +7,11 @@ Everything here needs torch; the registry imports this package only when a deep 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -35,6 +37,35 @@ def pick_device(device: str) -> torch.device:
     if device != "cpu" and not device.startswith("cuda"):
         raise UsageError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
     return torch.device(device)
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run with ``n`` torch CPU threads (None: torch's default), restoring the previous count after.
+
+    The networks here are small: on CPU one thread is as fast as two and far faster when the cores
+    are busy with other work, so the models default to 1.
+    """
+    if not n:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def threaded(method: Callable) -> Callable:
+    """Decorate a model method to run under the model's ``threads`` setting (see :func:`torch_threads`)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with torch_threads(self.threads):
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def embed_dim(card: int, cap: int = 16) -> int:

@@ -36,6 +36,7 @@ from .common import (
     sequential_sample,
     shuffled_batches,
     split_validation,
+    threaded,
     train_loop,
 )
 
@@ -89,14 +90,14 @@ class DiffusionModel:
         hidden: int = 256,
         layers: int = 3,
         epochs: int = 200,
-        batch_size: int = 1024,
+        batch_size: int = 256,
         lr: float = 2e-3,
         patience: int = 6,
         val_share: float = 0.1,
         max_minutes: float | None = None,
         steps: int = 32,
         device: str = "auto",
-        threads: int | None = None,
+        threads: int | None = 1,
         seed: int = 0,
     ) -> None:
         self.hidden = hidden
@@ -122,10 +123,9 @@ class DiffusionModel:
             )
         }  # fmt: skip
 
+    @threaded
     def fit(self, codes: np.ndarray, cards: list[int], progress: Progress = None) -> DiffusionModel:
         """Train the denoising network on the code matrix."""
-        if self.threads:
-            torch.set_num_threads(int(self.threads))
         self.cards_ = [int(c) for c in cards]
         dev = pick_device(self.device)
         init_seed(self.seed)
@@ -203,6 +203,7 @@ class DiffusionModel:
             x[s : s + SAMPLE_BATCH] = part
         return x
 
+    @threaded
     def sample_codes(
         self, n: int, rng: np.random.Generator, conditions: Conditions | None = None
     ) -> np.ndarray:
@@ -217,6 +218,7 @@ class DiffusionModel:
         x[:, cond] = codes[:, cond]
         return self._complete(x, rng).astype(np.int32)
 
+    @threaded
     def impute_codes(self, codes: np.ndarray, known: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Fill the cells of ``codes`` where ``known`` is False by unmasking them given the known ones."""
         x = np.where(known, codes, np.asarray(self.cards_, dtype=np.int64)[None, :]).astype(np.int64)

@@ -39,6 +39,7 @@ from .common import (
     module_to_arrays,
     pick_device,
     split_validation,
+    threaded,
     torch_generator,
 )
 
@@ -108,7 +109,7 @@ class GANModel:
         val_share: float = 0.1,
         max_minutes: float | None = None,
         device: str = "auto",
-        threads: int | None = None,
+        threads: int | None = 1,
         seed: int = 0,
     ) -> None:
         self.z_dim = z_dim
@@ -164,10 +165,9 @@ class GANModel:
         return out.scatter_(1, idx, 1.0)
 
     # -- fitting --------------------------------------------------------------------------------
+    @threaded
     def fit(self, codes: np.ndarray, cards: list[int], progress: Progress = None) -> GANModel:
         """Adversarial training with training-by-sampling (see the module docstring)."""
-        if self.threads:
-            torch.set_num_threads(int(self.threads))
         self._layout(cards)
         m = len(self.cards_)
         train, val = split_validation(codes.astype(np.int64), self.val_share, self.seed)
@@ -335,6 +335,7 @@ class GANModel:
         return out
 
     # -- sampling -------------------------------------------------------------------------------
+    @threaded
     def sample_codes(
         self, n: int, rng: np.random.Generator, conditions: Conditions | None = None
     ) -> np.ndarray:
