@@ -40,7 +40,7 @@ def request_key(request: Request, identity: dict[str, Any], api_form: str = "tex
 class RequestCache:
     """A small sqlite key/value store of completions."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, batch: int = 64) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -49,6 +49,8 @@ class RequestCache:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS completions (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self.hits = 0
+        self.batch = batch
+        self._pending = 0
 
     def get(self, key: str) -> Completion | None:
         with self._lock:
@@ -59,10 +61,20 @@ class RequestCache:
         return Completion(**json.loads(row[0]))
 
     def put(self, key: str, value: Completion) -> None:
+        """Store an answer. Writes are committed by batches of ``batch`` (and at close): a kill loses at
+        most the last batch of the cache, never a line of the output, which is the checkpoint."""
         blob = json.dumps(value.__dict__, ensure_ascii=False)
         with self._lock:
+            if not self._db.in_transaction:
+                self._db.execute("BEGIN")
             self._db.execute("INSERT OR REPLACE INTO completions (key, value) VALUES (?, ?)", (key, blob))
+            self._pending += 1
+            if self._pending >= self.batch:
+                self._db.execute("COMMIT")
+                self._pending = 0
 
     def close(self) -> None:
         with self._lock:
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
             self._db.close()

@@ -15,6 +15,7 @@ honours the seed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -25,7 +26,7 @@ from ..errors import UsageError
 from ..io import atomic_path
 from ..scale.engine import run_job, staging_dir, write_part
 from .filters import Deduper, texts_of
-from .runner import Job, Outcome, Stats, generate_range, side_folder
+from .runner import Job, Outcome, Stats, agenerate_range, side_folder
 from .spec import TaskSpec, load_task
 
 UNIT_EXAMPLES = 32
@@ -62,13 +63,19 @@ class TextJob:
         return _TASKS[self.spec_path]
 
     def make_backend(self) -> Any:
-        """This process's backend (built once); with ``base_urls``, worker ``pid`` picks one of them."""
+        """A backend for one unit; with ``base_urls``, worker ``pid`` picks one of them.
+
+        An HTTP client belongs to the event loop of one unit, so HTTP backends are made per unit; the
+        embedded model is loaded once per process.
+        """
         from .backends import make_backend
 
         kwargs = dict(self.backend)
         urls = kwargs.pop("base_urls", None)
         if urls:
             kwargs["base_url"] = urls[os.getpid() % len(urls)]
+        if kwargs.get("kind", "embedded") != "embedded":
+            return make_backend(**kwargs)
         key = json.dumps(kwargs, sort_keys=True)
         if key not in _BACKENDS:
             _BACKENDS[key] = make_backend(**kwargs)
@@ -98,16 +105,25 @@ class TextJob:
         start, stop = unit * self.size, (unit + 1) * self.size
         outcomes: list[Outcome] = []
         cache = RequestCache(staging / "cache" / f"unit-{unit:06d}.sqlite")
+        backend = self.make_backend()
+
+        async def generate() -> Stats:
+            try:
+                return await agenerate_range(
+                    Job(self.task, n=self.n, seed=self.seed),
+                    start,
+                    stop,
+                    backend,
+                    outcomes.append,
+                    cache=cache,
+                    concurrency=self.concurrency,
+                )
+            finally:
+                if backend.name != "embedded":
+                    await backend.aclose()
+
         try:
-            stats = generate_range(
-                Job(self.task, n=self.n, seed=self.seed),
-                start,
-                stop,
-                self.make_backend(),
-                outcomes.append,
-                cache=cache,
-                concurrency=self.concurrency,
-            )
+            stats = asyncio.run(generate())
         finally:
             cache.close()
         outcomes.sort(key=lambda o: o.index)

@@ -123,15 +123,21 @@ def texts_of(answer: dict[str, Any]) -> list[str]:
 
 def normalise(text: str) -> str:
     """Lower case, accents folded, punctuation and runs of spaces removed: the exact-duplicate key."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.lower()
+    if not text.isascii():
+        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
     return " ".join(WORD.findall(text))
 
 
 def english_share(text: str) -> tuple[float, float]:
     """(share of letters that are Latin, share of words that are common English words)."""
-    letters = [ch for ch in text if ch.isalpha()]
-    latin = sum(1 for ch in letters if "LATIN" in unicodedata.name(ch, "")) / max(1, len(letters))
+    if text.isascii():
+        latin = 1.0
+    else:
+        letters = [ch for ch in text if ch.isalpha()]
+        latin = sum(1 for ch in letters if ch.isascii() or "LATIN" in unicodedata.name(ch, "")) / max(
+            1, len(letters)
+        )
     words = [w.lower() for w in WORD.findall(text)]
     common = sum(1 for w in words if w in EN_COMMON) / max(1, len(words))
     return latin, common
@@ -216,13 +222,17 @@ class Deduper:
 
             self._lsh = MinHashLSH(threshold=near, num_perm=num_perm)
         self._minhashes: dict[str, Any] = {}
+        self._permutations = None
 
     def _minhash(self, norm: str) -> Any:
         from datasketch import MinHash
 
         words = norm.split()
         shingles = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))} or {norm}
-        mh = MinHash(num_perm=self.num_perm, seed=1)
+        if self._permutations is None:
+            first = MinHash(num_perm=self.num_perm, seed=1)
+            self._permutations, self._scheme = first.permutations, first.scheme
+        mh = MinHash(num_perm=self.num_perm, seed=1, permutations=self._permutations, scheme=self._scheme)
         mh.update_batch([s.encode("utf-8") for s in shingles])
         return mh
 

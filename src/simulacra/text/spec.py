@@ -118,6 +118,17 @@ class SpecError(SchemaError):
 # attributes
 
 
+def _draw(rng: np.random.Generator, probs: np.ndarray) -> int:
+    """One index drawn with probabilities ``probs`` (one uniform number: inverse of the cumulative sum)."""
+    u = rng.random()
+    acc = 0.0
+    for i, p in enumerate(probs):
+        acc += float(p)
+        if u < acc:
+            return i
+    return len(probs) - 1
+
+
 @dataclass(frozen=True)
 class Choice:
     """One field drawn from weighted values."""
@@ -131,7 +142,7 @@ class Choice:
         return (self.name,)
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
-        return {self.name: self.values[int(rng.choice(len(self.values), p=self.probs))]}
+        return {self.name: self.values[_draw(rng, self.probs)]}
 
 
 @dataclass(frozen=True)
@@ -168,7 +179,7 @@ class Taxonomy:
         for level in self.levels:
             keys = list(node)
             weights = np.array([node[k][0] for k in keys], dtype=float)
-            pick = keys[int(rng.choice(len(keys), p=weights / weights.sum()))]
+            pick = keys[_draw(rng, weights / weights.sum())]
             out[level] = pick
             node = node[pick][1]
         return out
@@ -187,7 +198,7 @@ class Personas:
         return (self.name,)
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
-        return {self.name: self.personas[int(rng.choice(len(self.personas), p=self.probs))]["name"]}
+        return {self.name: self.personas[_draw(rng, self.probs)]["name"]}
 
     def details(self, name: str) -> dict[str, Any]:
         for p in self.personas:
