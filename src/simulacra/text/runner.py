@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import random
 import time
@@ -403,21 +404,23 @@ async def _drive(
     next_index: Callable[[int], int | None],
     on_outcome: Callable[[Outcome], None],
     tasks_max: int,
+    finished: Callable[[], bool] = lambda: False,
 ) -> None:
     """Keep up to ``tasks_max`` examples in flight and hand their outcomes on **in the order started**.
 
     ``next_index(in_flight)`` says which index to start next (None: none now); ``in_flight`` counts the
-    running examples and the finished ones waiting for an earlier index. Handing outcomes on in start
+    running examples and the finished ones waiting for an earlier index. When ``finished()`` turns
+    true, what is still running is cancelled. Handing outcomes on in start
     order (a reorder buffer) makes everything stateful downstream — duplicate removal, the order of the
     lines, where a kill leaves the file — independent of which request happened to finish first.
     """
     pending: set[asyncio.Task] = set()
     started: deque[int] = deque()
-    finished: dict[int, Outcome] = {}
+    ready: dict[int, Outcome] = {}
     try:
         while True:
             while len(pending) < tasks_max:
-                i = next_index(len(pending) + len(finished))
+                i = next_index(len(pending) + len(ready))
                 if i is None:
                     break
                 started.append(i)
@@ -428,9 +431,11 @@ async def _drive(
             failed = [t.exception() for t in done if t.exception() is not None]
             for task in done:
                 if task.exception() is None:
-                    finished[task.result().index] = task.result()
-            while started and started[0] in finished:
-                on_outcome(finished.pop(started.popleft()))
+                    ready[task.result().index] = task.result()
+            while started and started[0] in ready:
+                on_outcome(ready.pop(started.popleft()))
+            if finished():
+                return
             if failed:
                 raise failed[0]  # what finished after the failed index is redone (from the cache) on resume
     finally:
@@ -670,9 +675,17 @@ async def arun_job(
     writer, reject_writer = _Appender(out), _Appender(rejects_path)
     reserved: dict[int, float] = {}
     counter = iter(range(10**12))
+    first_rejected = stats.rejected
 
     def next_index(in_flight: int) -> int | None:
-        if stats.accepted + in_flight >= job.n or stats.stopped:
+        # Start what is missing, plus as many more as the reject rate seen so far says will be needed
+        # (at most twice what is missing), so the last rejects do not each cost one more round trip.
+        # Outcomes are handed on in index order and the run stops at n, so the kept set is always
+        # the first n kept by index: extra starts cost requests, never change the output.
+        missing = job.n - stats.accepted
+        seen = stats.accepted + stats.rejected - stats.resumed - first_rejected
+        share = min((stats.rejected - first_rejected) / seen, 0.5) if seen >= 20 else 0.0
+        if in_flight >= missing + math.ceil(missing * share / (1 - share)) or stats.stopped:
             return None
         i = next(counter)
         while i in done:
@@ -686,12 +699,10 @@ async def arun_job(
         done.add(i)
         return i
 
-    first_rejected = stats.rejected
-
     def on_outcome(o: Outcome) -> None:
         reserved.pop(o.index, None)
-        if o.accepted and stats.accepted >= job.n:
-            return  # cannot happen (never more in flight than missing), kept as a guard
+        if stats.accepted >= job.n:
+            return  # a spare started in case of rejects: not needed (its answer stays in the cache)
         if o.accepted and deduper is not None:
             text = engine.dedupe_text(o.record)
             dup = deduper.check(text)
@@ -716,7 +727,13 @@ async def arun_job(
             )
 
     try:
-        await _drive(engine, next_index, on_outcome, _tasks_max(backend, concurrency))
+        await _drive(
+            engine,
+            next_index,
+            on_outcome,
+            _tasks_max(backend, concurrency),
+            finished=lambda: stats.accepted >= job.n,
+        )
     finally:
         writer.close()
         reject_writer.close()
