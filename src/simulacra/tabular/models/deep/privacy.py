@@ -23,7 +23,7 @@ from ....schema.constraints import Range
 from ....schema.kinds import Kind
 from ...codecs import CategoricalCodec, Codec, NumericCodec
 
-CODEC_SHARE = 0.1  # share of ε and δ spent on the codecs
+CODEC_SHARE = 0.2  # share of ε and δ spent on the codecs
 OTHER = "(other)"
 _GRID_PER_OCTAVE = 4  # coarse grid for bounds: 4 cells per doubling of |x|, both signs
 _GRID_MAX = 50 * _GRID_PER_OCTAVE  # up to 2**50
@@ -124,7 +124,8 @@ def private_numeric_codec(
     if lo is None or hi is None:
         counts = np.bincount(_grid_index(finite), minlength=2 * _GRID_MAX + 1).astype(float)
         noisy = budget.noisy(counts)
-        keep = np.flatnonzero(noisy > 3 * budget.sigma)
+        # 4.5σ: with 401 empty cells, a false bound happens with chance about 1e-3
+        keep = np.flatnonzero(noisy > 4.5 * budget.sigma)
         if keep.size == 0:
             keep = np.array([int(np.argmax(noisy))])
         lo, hi = _grid_edges(int(keep[0]))[0], _grid_edges(int(keep[-1]))[1]
@@ -188,7 +189,7 @@ def private_numeric_codec(
         codec.lo_ = codec.hi_ = np.array([lo], dtype=float)
         codec.inner_ = np.full((1, codec.n_inner + 1), lo, dtype=float)
     codec.integral_ = integral
-    codec.has_missing_ = bool(budget.noisy(np.array([nan.sum()]))[0] > 3 * budget.sigma)
+    codec.has_missing_ = bool(budget.noisy(np.array([nan.sum()]))[0] > 4 * budget.sigma)
     return codec
 
 
@@ -206,7 +207,7 @@ def private_categorical_codec(values: pd.Series, budget: CodecBudget) -> Categor
         codec.rare_values_, codec.rare_weights_ = [OTHER], np.ones(1)
     else:
         codec.rare_values_, codec.rare_weights_ = [], np.zeros(0)
-    codec.has_missing_ = bool(budget.noisy(np.array([values.isna().sum()]))[0] > 3 * budget.sigma)
+    codec.has_missing_ = bool(budget.noisy(np.array([values.isna().sum()]))[0] > 4 * budget.sigma)
     codec._lookup = None
     return codec
 
