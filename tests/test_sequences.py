@@ -165,7 +165,7 @@ def test_save_load_round_trip_without_pickle(model, tmp_path: Path) -> None:
 def test_per_channel_step_model(split, tmp_path: Path) -> None:
     """The alternative step model (one tree per channel, each seeing the channels drawn before it)."""
     train, holdout = split
-    sub = train[train[KEY] < 300]
+    sub = train[train[KEY] < 200]
     synth = SequenceSynthesizer(seed=0, step_model="channels").fit(
         sub, KEY, order_by=ORDER, context=["speaker"]
     )
@@ -262,10 +262,7 @@ def test_bad_input_in_the_python_api(split) -> None:
 
 def test_report_section_scores_beside_references(split, synthetic) -> None:
     train, holdout = split
-    small = synthetic[synthetic[KEY] < 200]
-    sec = sequence_section(
-        train[train[KEY] < 250], holdout, small, sequence_key=KEY, order_by=ORDER, context=["speaker"]
-    )
+    sec = sequence_section(train, holdout, synthetic, sequence_key=KEY, order_by=ORDER, context=["speaker"])
     keys = {s["key"]: s for s in sec["scores"]}
     assert {
         "sequence_stats_ks",
@@ -355,7 +352,7 @@ def cli_runs(
         meta["sequence_format"] = 7
         (d / "newer" / "model.json").write_text(json.dumps(meta))
         later = {
-            "sample_csv": ("sample", "model", "-n", "40", "--where", "speaker=2", "--out", "s2.csv"),
+            "sample_csv": ("sample", "model", "-n", "12", "--where", "speaker=2", "--out", "s2.csv"),
             "where_event": ("sample", "model", "-n", "5", "--where", "c3=0.1", "--out", "x.csv"),
             "rebalance": ("sample", "model", "-n", "5", "--rebalance", "speaker", "--out", "x.csv"),
             "newer": ("sample", "newer", "-n", "5", "--out", "x.csv"),
