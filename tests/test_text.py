@@ -573,3 +573,37 @@ def test_http_backend_against_a_real_llama_server(llama_server: str, tmp_path: P
 
 def test_texts_of_walks_nested_answers() -> None:
     assert texts_of({"turns": ["a", "b"], "x": {"y": "c"}, "n": 3}) == ["a", "b", "c"]
+
+
+def test_llm_judge_scores_each_example_against_the_rubric(stub: LocalServer) -> None:
+    base = {
+        **TINY,
+        "seeds": None,
+        "quality": {"language": None, "judge": {"rubric": "Sounds like a critic."}},
+    }
+    got: list[Outcome] = []
+    # the local server answers the judge's schema with its minimum score, 1
+    generate_range(Job(load_task({**base})), 0, 3, stub_backend(stub.url), got.append)
+    assert [o.reason for o in got] == ["judge"] * 3 and all("score 1 < 3" in o.detail for o in got)
+    lenient = {**base, "quality": {"language": None, "judge": {"rubric": "Anything.", "min_score": 1}}}
+    got = []
+    stats = generate_range(Job(load_task(lenient)), 0, 3, stub_backend(stub.url), got.append)
+    assert all(o.accepted for o in got) and stats.requests == 6  # one answer and one verdict each
+
+
+def test_output_may_be_a_pydantic_model() -> None:
+    from typing import Literal
+
+    from pydantic import BaseModel, Field
+
+    class Review(BaseModel):
+        text: str = Field(max_length=200)
+        stars: int = Field(ge=1, le=5)
+        mood: Literal["warm", "cold"]
+
+    spec = load_task({"instruction": "Write a review.", "output": Review})
+    props = spec.output_schema["properties"]
+    assert props["text"] == {"type": "string", "maxLength": 200}
+    assert props["stars"] == {"type": "integer", "minimum": 1, "maximum": 5}
+    assert props["mood"]["enum"] == ["warm", "cold"]
+    assert validate({"text": "ok", "stars": 6, "mood": "warm"}, spec.output_schema) == "stars is above 5"

@@ -33,7 +33,7 @@ from .accounting import Price, load_prices, price_for
 from .backends import Backend, BackendError, Completion, Request
 from .cache import RequestCache, request_key
 from .filters import Deduper, LabelChecker, heuristics, seed_strings, texts_of, validate
-from .prompt import Planned, Prompter, llm_seed
+from .prompt import Planned, Prompt, Prompter, llm_seed
 from .spec import TaskSpec
 
 
@@ -300,6 +300,43 @@ class Engine:
             problem = self.label_checker.check(answer, plan.attributes.get(spec.quality.label_field))
         return problem
 
+    async def judge(self, answer: dict[str, Any], plan: Planned, out: Outcome) -> tuple[str, str] | None:
+        """The optional LLM judge: a 1-5 score against the spec's rubric from the same backend."""
+        q = self.job.spec.quality
+        if q.judge_rubric is None:
+            return None
+        text = (
+            f"Rate this generated example from 1 (bad) to 5 (excellent).\nRubric: {q.judge_rubric}\n"
+            f"Task: {self.job.prompter.instruction(plan.attributes)}\n"
+            f"Attributes: {self.job.prompter.describe(plan.attributes, plan.turns)}\n"
+            f"Example: {json.dumps(answer, ensure_ascii=False)}\n"
+            'Answer with {"score": N, "reason": "..."}.\nVerdict:'
+        )
+        prompt = Prompt(text, ({"role": "user", "content": text},))
+        schema = {
+            "type": "object",
+            "properties": {
+                "score": {"type": "integer", "minimum": 1, "maximum": 5},
+                "reason": {"type": "string", "maxLength": 200},
+            },
+            "required": ["score", "reason"],
+            "additionalProperties": False,
+        }
+        seed = llm_seed(self.job.seed, plan.index, 1000)
+        completion, cached = await self.call(Request(prompt, schema, 80, 0.0, 1.0, seed))
+        out.cached += int(cached)
+        out.tokens_in += completion.tokens_in
+        out.tokens_out += completion.tokens_out
+        out.cost += self.price.cost(completion.tokens_in, completion.tokens_out)
+        try:
+            verdict, _ = json.JSONDecoder().raw_decode(completion.text[completion.text.index("{") :])
+            score = int(verdict["score"])
+        except (ValueError, KeyError, TypeError):
+            return "judge", "the judge's answer could not be read"
+        if score < q.judge_min_score:
+            return "judge", f"score {score} < {q.judge_min_score}: {str(verdict.get('reason', ''))[:120]}"
+        return None
+
     async def produce(self, index: int) -> Outcome:
         """Generate, parse, validate and check example ``index``; retry a bad answer with feedback."""
         job, spec = self.job, self.job.spec
@@ -324,6 +361,8 @@ class Engine:
             answer, problem = self.parse(completion.text, plan)
             if problem is None:
                 problem = self.check(answer, plan)
+            if problem is None:
+                problem = await self.judge(answer, plan, out)
             if problem is None:
                 break
             if problem[0] in (

@@ -51,6 +51,10 @@ optional)::
       dedupe: {exact: true, near: 0.85}   # near: MinHash Jaccard threshold (false: off)
       label_check: {field: label, margin: 0.0}   # embedding check against seed centroids (needs torch)
       pii: flag                        # flag (default) or reject generated text that contains PII
+      judge: {rubric: "Reads like a real critic; matches the label.", min_score: 3}   # LLM judge, 1-5
+
+From Python, ``output`` may also be a pydantic model class with plain fields
+(``load_task({"instruction": ..., "output": Review})``).
 
 Loading raises :class:`SpecError` (file, line, field and what to do) on any problem, before any
 request is sent. Sampling for example ``i`` uses ``derive_rng(seed, "text", i)`` only, so example
@@ -254,6 +258,8 @@ class Quality:
     label_field: str | None = None
     label_margin: float = 0.0
     pii: str = "flag"
+    judge_rubric: str | None = None
+    judge_min_score: int = 3
 
 
 @dataclass(frozen=True)
@@ -662,6 +668,8 @@ def _output(ctx: _Ctx, raw: Any, conversation: Conversation | None) -> dict:
         if conversation is None:
             raise ctx.error("output", "missing: list the fields the model writes (e.g. text: {type: string})")
         raw = {}
+    if isinstance(raw, type) and hasattr(raw, "model_json_schema"):  # a pydantic model (Python API)
+        raw = _flat_pydantic_schema(ctx, raw)
     _mapping(ctx, "output", raw)
     if raw.get("type") == "object":
         schema = _check_schema(ctx, "output", raw)
@@ -692,6 +700,28 @@ def _output(ctx: _Ctx, raw: Any, conversation: Conversation | None) -> dict:
         }
         schema["required"] = ["turns", *schema["required"]]
     return schema
+
+
+def _flat_pydantic_schema(ctx: _Ctx, model: Any) -> dict:
+    """A pydantic model's JSON schema, kept to the supported keywords (titles and defaults dropped)."""
+    schema = model.model_json_schema()
+    if "$defs" in schema:
+        raise ctx.error(
+            "output",
+            f"pydantic model {model.__name__}: nested models are not supported; "
+            "use plain fields (str, int, float, bool, list[str], Literal[...])",
+        )
+
+    def clean(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: clean(v) for k, v in node.items() if k in SCHEMA_KEYS and k != "title"}
+        if isinstance(node, list):
+            return [clean(x) for x in node]
+        return node
+
+    out = clean(schema)
+    out["properties"] = {k: clean(v) for k, v in schema.get("properties", {}).items()}
+    return out
 
 
 def _conversation(ctx: _Ctx, raw: Any) -> Conversation:
@@ -746,7 +776,7 @@ def _quality(ctx: _Ctx, raw: Any, fields: list[str], schema: dict) -> Quality:
         ctx,
         "quality",
         raw,
-        {"min_chars", "max_chars", "language", "refusals", "echo", "dedupe", "label_check", "pii"},
+        {"min_chars", "max_chars", "language", "refusals", "echo", "dedupe", "label_check", "pii", "judge"},
     )
     dedupe = raw.get("dedupe", {})
     if dedupe is False:
@@ -783,6 +813,15 @@ def _quality(ctx: _Ctx, raw: Any, fields: list[str], schema: dict) -> Quality:
     exact = dedupe.get("exact", True)
     if not isinstance(exact, bool):
         raise ctx.error("quality.dedupe.exact", "expected true or false")
+    rubric, min_score = None, 3
+    if raw.get("judge"):
+        judge = _mapping(ctx, "quality.judge", raw["judge"], {"rubric", "min_score"})
+        rubric = judge.get("rubric")
+        if not isinstance(rubric, str) or not rubric.strip():
+            raise ctx.error("quality.judge.rubric", "say in words what makes an example good (a string)")
+        min_score = _int(ctx, "quality.judge.min_score", judge.get("min_score", 3), 1)
+        if min_score > 5:
+            raise ctx.error("quality.judge.min_score", f"scores run from 1 to 5, got {min_score}")
     return Quality(
         min_chars,
         max_chars,
@@ -794,6 +833,8 @@ def _quality(ctx: _Ctx, raw: Any, fields: list[str], schema: dict) -> Quality:
         label_field,
         margin,
         pii,
+        rubric,
+        min_score,
     )
 
 
