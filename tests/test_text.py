@@ -607,3 +607,12 @@ def test_output_may_be_a_pydantic_model() -> None:
     assert props["stars"] == {"type": "integer", "minimum": 1, "maximum": 5}
     assert props["mood"]["enum"] == ["warm", "cold"]
     assert validate({"text": "ok", "stars": 6, "mood": "warm"}, spec.output_schema) == "stars is above 5"
+
+
+def test_a_job_pickles_for_workers_and_plans_the_same() -> None:
+    import pickle
+
+    job = Job(load_task(REVIEWS), n=10, seed=9)
+    copy = pickle.loads(pickle.dumps(job))
+    assert [copy.plan(i).prompt for i in range(5)] == [job.plan(i).prompt for i in range(5)]
+    assert copy.seed == 9 and copy.n == 10

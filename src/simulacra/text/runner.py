@@ -505,9 +505,10 @@ async def agenerate_range(
     concurrency: int | None = None,
     prices: dict[str, Any] | None = None,
     policy: RetryPolicy | None = None,
+    label_checker: LabelChecker | None = None,
 ) -> Stats:
     """The async form of :func:`generate_range`."""
-    engine = Engine(job, backend, cache=cache, prices=prices, policy=policy)
+    engine = Engine(job, backend, cache=cache, prices=prices, policy=policy, label_checker=label_checker)
     if concurrency:
         engine.limiter = AIMDLimiter(concurrency)
     indices: Iterator[int] = iter(range(int(start), int(stop)))
@@ -539,6 +540,7 @@ def generate_range(
     concurrency: int | None = None,
     prices: dict[str, Any] | None = None,
     policy: RetryPolicy | None = None,
+    label_checker: LabelChecker | None = None,
 ) -> Stats:
     """Generate the examples with indices ``[start, stop)`` of ``job``; call ``sink(outcome)`` for each.
 
@@ -554,14 +556,18 @@ def generate_range(
       the LLM sampling seed of attempt ``a`` from ``derive_rng(seed, "text", i, "llm", a)``. The same job
       therefore sends the same prompts whatever the chunking. Whether the text is identical depends on
       the backend honouring ``seed`` (llama.cpp does, on the same build and threads).
-    - Per-example checks (schema, heuristics, label consistency, PII) run here and depend on the example
-      alone. Duplicate removal is global: pass a shared ``deduper`` to check within this call, or
-      leave it ``None`` and deduplicate afterwards (``filters.Deduper`` over the merged output).
+    - Per-example checks (schema, heuristics, label consistency, the optional LLM judge, PII) run here
+      and depend on the example alone (pass a ``label_checker`` built once per worker to avoid loading
+      the embedding model per chunk). Duplicate removal is global: pass a shared ``deduper`` to check
+      within this call, or leave it ``None`` and deduplicate afterwards (``filters.Deduper`` over the
+      merged output, in index order).
     - ``cache`` (a :class:`RequestCache`) makes a retried chunk free for requests that finished.
     - A backend that fails for good raises :class:`GenerationError`; the outcomes already sunk stand,
       and calling again for the indices not yet seen completes the chunk.
     - To reach exactly ``n`` kept examples, run ``[0, n)``, count the kept ones, and run further
       ranges ``[n, n + k)`` until enough are kept (the first ``n`` kept by index are the dataset).
+    - ``job`` pickles (the seed examples travel inside it; no file is read on the worker); a backend
+      does not (it holds a model or connections): build one per worker with ``backends.make_backend``.
 
     Returns the chunk's :class:`Stats`. Runs its own event loop (use :func:`agenerate_range` inside one).
     """
@@ -577,6 +583,7 @@ def generate_range(
             concurrency=concurrency,
             prices=prices,
             policy=policy,
+            label_checker=label_checker,
         )
     )
 
