@@ -214,6 +214,9 @@ def test_bad_spec_is_one_clear_line_from_the_cli(cli, tmp_path: Path, case: int)
 def test_cli_usage_errors_write_nothing(cli, tmp_path: Path) -> None:
     spec = write_spec(tmp_path, TINY)
     assert_one_line_error(cli("text", spec, "-n", "0", "--out", "o.jsonl", cwd=tmp_path), "-n")
+    assert_one_line_error(
+        cli("text", "run", spec, "-n", "0", "--out", "o.jsonl", cwd=tmp_path), "-n"
+    )  # long form
     assert_one_line_error(cli("text", spec, "--out", "o.csv", cwd=tmp_path), "o.csv", "jsonl")
     assert_one_line_error(cli("text", spec, "--out", "no/such/o.jsonl", cwd=tmp_path), "does not exist")
     assert_one_line_error(
@@ -616,3 +619,15 @@ def test_a_job_pickles_for_workers_and_plans_the_same() -> None:
     copy = pickle.loads(pickle.dumps(job))
     assert [copy.plan(i).prompt for i in range(5)] == [job.plan(i).prompt for i in range(5)]
     assert copy.seed == 9 and copy.n == 10
+
+
+def test_resume_refuses_a_changed_spec(stub: LocalServer, tmp_path: Path) -> None:
+    from simulacra.errors import UsageError
+
+    run_job(Job(load_task(TINY), n=3), stub_backend(stub.url), tmp_path / "o.jsonl")
+    changed = load_task({**TINY, "instruction": "Write one long {label} movie review."})
+    with pytest.raises(UsageError, match="different spec"):
+        run_job(Job(changed, n=5), stub_backend(stub.url), tmp_path / "o.jsonl", resume=True)
+    assert len(lines_of(tmp_path / "o.jsonl")) == 3
+    more = run_job(Job(load_task(TINY), n=5), stub_backend(stub.url), tmp_path / "o.jsonl", resume=True)
+    assert more.stats.accepted == 5 and more.stats.cached == 0 and len(lines_of(tmp_path / "o.jsonl")) == 5
