@@ -631,3 +631,14 @@ def test_resume_refuses_a_changed_spec(stub: LocalServer, tmp_path: Path) -> Non
     assert len(lines_of(tmp_path / "o.jsonl")) == 3
     more = run_job(Job(load_task(TINY), n=5), stub_backend(stub.url), tmp_path / "o.jsonl", resume=True)
     assert more.stats.accepted == 5 and more.stats.cached == 0 and len(lines_of(tmp_path / "o.jsonl")) == 5
+
+
+def test_a_raw_newline_inside_a_json_string_is_accepted() -> None:
+    from simulacra.text.backends import Backend
+    from simulacra.text.runner import Engine
+
+    job = Job(load_task(TINY), n=1)
+    engine = Engine(job, Backend())
+    answer, problem = engine.parse('{"text": "Two lines:\nstill one review."} ', job.plan(0))
+    assert problem is None and answer == {"text": "Two lines:\nstill one review."}
+    assert engine.parse('{"text": "cut', job.plan(0))[1][0] == "invalid_json"

@@ -279,12 +279,15 @@ class Engine:
         )
 
     def parse(self, text: str, plan: Planned) -> tuple[dict[str, Any] | None, tuple[str, str] | None]:
-        """The answer as a dict, or the reason it is not one (``invalid_json`` / ``schema``)."""
+        """The answer as a dict, or the reason it is not one (``invalid_json`` / ``schema``).
+
+        Control characters inside strings (a raw newline in a review) are accepted: some grammar
+        converters allow them, and the text is what the user asked for."""
         start = text.find("{")
         if start < 0:
             return None, ("invalid_json", "no JSON object in the answer")
         try:
-            value, _ = json.JSONDecoder().raw_decode(text[start:])
+            value, _ = json.JSONDecoder(strict=False).raw_decode(text[start:])
         except json.JSONDecodeError as exc:
             return None, ("invalid_json", f"not valid JSON ({exc.msg} at character {exc.pos})")
         problem = validate(value, plan.schema)
@@ -329,7 +332,8 @@ class Engine:
         out.tokens_out += completion.tokens_out
         out.cost += self.price.cost(completion.tokens_in, completion.tokens_out)
         try:
-            verdict, _ = json.JSONDecoder().raw_decode(completion.text[completion.text.index("{") :])
+            reply = completion.text
+            verdict, _ = json.JSONDecoder(strict=False).raw_decode(reply[reply.index("{") :])
             score = int(verdict["score"])
         except (ValueError, KeyError, TypeError):
             return "judge", "the judge's answer could not be read"
