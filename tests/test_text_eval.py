@@ -251,6 +251,8 @@ def test_copies_of_the_seeds_fail(splits: dict[str, pd.DataFrame]) -> None:
     copied = tables["Synthetic texts with the longest runs copied from train texts (≥ 8 words)"]
     assert len(copied["rows"]) == 5 and all(r[0] >= 8 for r in copied["rows"])
     assert any("copy" in r for r in rep["verdict"]["reasons"])
+    assert scores["vendi"]["status"] == "fail"
+    assert any(r.startswith("Semantic diversity") for r in rep["verdict"]["reasons"])
     assert any(INSTALL_HINT in n for n in rep["notes"])
     assert scores["detection_auc_embeddings"]["not_computable"]
     assert scores["tstr_embeddings"]["not_computable"]

@@ -1029,6 +1029,8 @@ _REASONS = {
     "the labels: review the leakage table.",
 }
 _REASON_KEYS = (
+    "vendi",
+    "distinct_2",
     "verbatim_train",
     "span_train",
     "pii_train_values",
