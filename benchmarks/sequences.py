@@ -160,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         "--par-epochs", type=int, default=128, help="PAR's epochs (default: its default, 128)"
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--datasets", default="japanese_vowels,macrodata_windows", help="Comma-separated data sets to run."
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
 
@@ -183,8 +186,15 @@ def main(argv: list[str] | None = None) -> int:
         printed.append(line)
 
     ok = True
-    for loader in (load_vowels, load_macro):
-        ds = loader()
+    loaders = {"japanese_vowels": load_vowels, "macrodata_windows": load_macro}
+    chosen = [x.strip() for x in args.datasets.split(",") if x.strip()]
+    unknown = [x for x in chosen if x not in loaders]
+    if unknown:
+        parser.error(f"unknown data set {unknown[0]!r}; choose from {', '.join(loaders)}")
+    results["args"]["datasets"] = chosen
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    for name in chosen:
+        ds = loaders[name]()
         n = int(ds["train"][ds["key"]].nunique())
         say(f"== {ds['name']}: {n} training sequences, {len(ds['train']):,} events ==")
         ours = run_simulacra(ds, n)
@@ -230,10 +240,11 @@ def main(argv: list[str] | None = None) -> int:
             },
             "targets": targets,
         }
+        results["printed"] = printed  # written after every data set, so a long run keeps what it did
+        args.output.write_text(json.dumps(results, indent=1, default=float))
     results["all_targets_met"] = bool(ok)
     results["printed"] = printed
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=1, default=float))
     print(f"written: {args.output}")
     return 0
