@@ -197,4 +197,5 @@ def test_engine_options_are_checked(tmp_path: Path, cli, adult_model: Path) -> N
     check(
         "sample", str(adult_model), "-n", "10", "--out", "s.csv", "--engine", "yarn", message="--engine yarn"
     )
+    check("sample", str(adult_model), "-n", "10", "--out", "s.csv", "--workers", "0", message="--workers 0")
     assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -90,3 +90,24 @@ def test_text_on_engine_refuses_bad_output_names(spec_path: Path, tmp_path: Path
         generate_on_engine(spec_path, tmp_path / "out.csv", {"kind": "openai"}, n=2)
     with pytest.raises(UsageError, match="does not exist"):
         generate_on_engine(spec_path, tmp_path / "no" / "out.jsonl", {"kind": "openai"}, n=2)
+
+
+def test_text_engine_options_are_checked(spec_path: Path, tmp_path: Path, cli) -> None:  # noqa: ANN001
+    def check(*args: str, message: str) -> None:
+        result = cli("text", str(spec_path), "-n", "2", *args, cwd=tmp_path)
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
+
+    check("--out", "o.jsonl", "--workers", "2", "--budget", "1", message="--budget needs one process")
+    check("--out", "o.jsonl", "--workers", "2", "--no-cache", message="--no-cache")
+    check(
+        "--out", "o.jsonl", "--engine", "spark", "--backend", "openai", message="--engine spark: use one of"
+    )
+    check(
+        "--out", "o.jsonl", "--workers", "0", "--backend", "openai", message="--workers 0: must be at least 1"
+    )
+    check("--out", "o.csv", "--workers", "2", message="*.jsonl")
+    (tmp_path / "done.jsonl").write_text("{}\n")
+    check("--out", "done.jsonl", "--workers", "2", "--resume", message="is complete")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["done.jsonl"]

@@ -267,6 +267,8 @@ def sample(
         _sample_sequences(model_dir, n, output, where, rebalance, seed, quiet)
         return
     conditions = parse_where(where or [])
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers {workers}: must be at least 1")
     if engine != "local" or (workers or 1) > 1:
         _sample_on_engine(model_dir, n, output, conditions, rebalance, seed, engine, workers, quiet)
         return

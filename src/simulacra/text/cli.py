@@ -115,6 +115,12 @@ def run_cmd(
     threads: Annotated[
         int | None, typer.Option("--threads", help="CPU threads of the embedded model.")
     ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (this process, or --workers processes) or ray.")
+    ] = "local",
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Worker processes (local) or CPUs of a local Ray.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Generate a dataset from a task spec (the model writes the text, the program picks the labels)."""
@@ -175,6 +181,33 @@ def run_cmd(
         raise UsageError(
             f"{output}: folder {output.parent} does not exist; create it or choose another --out"
         )
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers {workers}: must be at least 1")
+    if engine != "local" or (workers or 1) > 1:
+        _run_on_engine(
+            spec,
+            output,
+            job.n,
+            seed,
+            engine,
+            workers,
+            overwrite,
+            budget,
+            no_cache,
+            quiet,
+            {
+                "kind": backend,
+                "model": model,
+                "base_url": base_url,
+                "api": api,
+                "structured": structured,
+                "api_key_env": api_key_env,
+                "timeout": timeout,
+                "concurrency": concurrency,
+                "n_threads": threads,
+            },
+        )
+        return
     be = make_backend(
         backend,
         model=model,
@@ -227,6 +260,57 @@ def run_cmd(
         )
         raise typer.Exit(code=3)
     _ = side_folder  # the side folder's name is printed through result.rejects
+
+
+def _run_on_engine(
+    spec: Path,
+    output: Path,
+    n: int | None,
+    seed: int | None,
+    engine: str,
+    workers: int | None,
+    overwrite: bool,
+    budget: float | None,
+    no_cache: bool,
+    quiet: bool,
+    backend: dict[str, Any],
+) -> None:
+    """`text run` on local processes or Ray: units of example indices, rounds until n are kept."""
+    from ..cli.main import _progress
+    from .distributed import UNIT_EXAMPLES, generate_on_engine
+    from .runner import side_folder
+
+    if budget is not None:
+        raise UsageError(
+            "--budget needs one process (the runner reserves each request's cost); drop --engine/--workers"
+        )
+    if no_cache:
+        raise UsageError(
+            "--no-cache: units on workers always cache their requests (a retried unit pays nothing twice)"
+        )
+    if backend["kind"] not in ("embedded", "openai", "anthropic"):
+        raise UsageError(f"--backend {backend['kind']!r}: choose embedded, openai or anthropic")
+    from ..scale import staging_dir
+
+    if output.exists() and not overwrite and not staging_dir(output).exists():
+        raise UsageError(
+            f"{output}: is complete (an engine run writes it only at the end); --overwrite makes it again"
+        )
+    if overwrite:
+        output.unlink(missing_ok=True)
+    kwargs = {k: v for k, v in backend.items() if v is not None}
+    with _progress(quiet, n, f"text ({engine})") as step:
+        stats = generate_on_engine(
+            spec, output, kwargs, n, seed, engine, workers, UNIT_EXAMPLES, progress=step
+        )
+    if not quiet:
+        reasons = ", ".join(f"{k} {v}" for k, v in stats.reasons.most_common()) or "none"
+        out.print(
+            f"kept {stats.accepted:,} examples → {output} (rejected {stats.rejected:,}: {reasons}; "
+            f"rejects in {side_folder(output) / 'rejects.jsonl'}); tokens in {stats.tokens_in:,}, "
+            f"out {stats.tokens_out:,}; cost ${stats.cost:.4f}",
+            markup=False,
+        )
 
 
 @text_app.command("export")

@@ -34,6 +34,7 @@ UNIT_EXAMPLES = 32
 
 _TASKS: dict[str, TaskSpec] = {}
 _BACKENDS: dict[str, Any] = {}
+_CHECKERS: dict[str, Any] = {}
 
 
 class TextJob:
@@ -61,6 +62,20 @@ class TextJob:
         if self.spec_path not in _TASKS:
             _TASKS[self.spec_path] = load_task(self.spec_path)
         return _TASKS[self.spec_path]
+
+    def label_checker(self) -> Any:
+        """The embedding label check of the spec (``quality.label_check``), built once per process."""
+        q = self.task.quality
+        if q.label_field is None:
+            return None
+        if self.spec_path not in _CHECKERS:
+            from .filters import LabelChecker
+
+            seeds = self.task.seeds.records if self.task.seeds else []
+            _CHECKERS[self.spec_path] = LabelChecker(
+                seeds, q.label_field, self.task.output_fields, q.label_margin
+            )
+        return _CHECKERS[self.spec_path]
 
     def make_backend(self) -> Any:
         """A backend for one unit; with ``base_urls``, worker ``pid`` picks one of them.
@@ -117,6 +132,7 @@ class TextJob:
                     outcomes.append,
                     cache=cache,
                     concurrency=self.concurrency,
+                    label_checker=self.label_checker(),
                 )
             finally:
                 if backend.name != "embedded":
