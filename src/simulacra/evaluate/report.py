@@ -735,7 +735,7 @@ def evaluate(
             "synthetic_rows": len(syn),
             "columns": list(trn.columns),
             "target": target,
-            "sequence_key": sequence_key,
+            **({"sequence_key": sequence_key} if sequence_key is not None else {}),
             "task": out_sections.get("utility", {}).get("task"),
         },
         "verdict": {"status": status, "reasons": reasons},
