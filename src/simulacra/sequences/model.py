@@ -18,12 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
-from sklearn.tree._tree import NODE_DTYPE, Tree
 
-from ..errors import ModelFormatError
 from ..schema.kinds import Kind
 from ..tabular.codecs import CategoricalCodec, Codec, NumericCodec, codec_from_state
 from ..tabular.models.base import LeafTable
+from ..tabular.models.tree_arrays import tree_from_arrays, tree_to_arrays
 from ..tabular.models.trees import _coarsen
 
 _NA = -1e30  # feature value for "not known yet" (float32-safe, far below any real value)
@@ -280,17 +279,10 @@ class StepTrees:
         for j, tree in enumerate(self.trees_):
             p = f"step{j}"
             arrays.update(self.tables_[j].to_state(p))
-            nodes = tree.__getstate__()["nodes"]
-            for field in nodes.dtype.names:
-                arrays[f"{p}.node.{field}"] = np.ascontiguousarray(nodes[field])
+            size, node_arrays = tree_to_arrays(tree, p)
+            arrays.update(node_arrays)
             arrays[f"{p}.leaf_map"] = self.leaf_maps_[j]
-            meta.append(
-                {
-                    "n_features": self.n_features_[j],
-                    "max_depth": int(tree.max_depth),
-                    "node_count": int(tree.node_count),
-                }
-            )
+            meta.append({"n_features": self.n_features_[j], **size})
         params = {"min_samples_leaf": self.min_samples_leaf, "max_depth": self.max_depth}
         return {"params": params, "trees": meta}, arrays
 
@@ -300,23 +292,8 @@ class StepTrees:
         self.trees_, self.leaf_maps_, self.tables_, self.n_features_ = [], [], [], []
         for j, tm in enumerate(meta["trees"]):
             p = f"step{j}"
-            nodes = np.zeros(tm["node_count"], dtype=NODE_DTYPE)
-            for field in NODE_DTYPE.names:
-                key = f"{p}.node.{field}"
-                if key not in arrays:
-                    raise ModelFormatError(
-                        f"step tree {j} lacks '{field}'; the model was saved by an incompatible "
-                        "scikit-learn, refit it"
-                    )
-                nodes[field] = arrays[key]
-            tree = Tree(max(tm["n_features"], 1), np.array([1], dtype=np.intp), 1)
-            tree.__setstate__(
-                {
-                    "max_depth": tm["max_depth"],
-                    "node_count": tm["node_count"],
-                    "nodes": nodes,
-                    "values": np.zeros((tm["node_count"], 1, 1)),
-                }
+            tree = tree_from_arrays(
+                arrays, p, tm["n_features"], tm["max_depth"], tm["node_count"], f"step tree {j}"
             )
             self.trees_.append(tree)
             self.leaf_maps_.append(arrays[f"{p}.leaf_map"])
@@ -383,39 +360,22 @@ class JointStepTree:
         return self.codes_[np.minimum(pick, hi - 1)]
 
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
-        nodes = self.tree_.__getstate__()["nodes"]
-        arrays = {f"joint.node.{f}": np.ascontiguousarray(nodes[f]) for f in nodes.dtype.names}
+        size, arrays = tree_to_arrays(self.tree_, "joint")
         arrays.update(
             {"joint.leaf_map": self.leaf_map_, "joint.offsets": self.offsets_, "joint.codes": self.codes_}
         )
         meta = {
             "params": {"min_samples_leaf": self.min_samples_leaf, "max_depth": self.max_depth},
             "n_features": self.n_features_,
-            "max_depth": int(self.tree_.max_depth),
-            "node_count": int(self.tree_.node_count),
+            **size,
         }
         return meta, arrays
 
     @classmethod
     def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> JointStepTree:
         self = cls(**meta["params"])
-        nodes = np.zeros(meta["node_count"], dtype=NODE_DTYPE)
-        for field in NODE_DTYPE.names:
-            key = f"joint.node.{field}"
-            if key not in arrays:
-                raise ModelFormatError(
-                    f"the step tree lacks '{field}'; the model was saved by an incompatible "
-                    "scikit-learn, refit it"
-                )
-            nodes[field] = arrays[key]
-        tree = Tree(max(meta["n_features"], 1), np.array([1], dtype=np.intp), 1)
-        tree.__setstate__(
-            {
-                "max_depth": meta["max_depth"],
-                "node_count": meta["node_count"],
-                "nodes": nodes,
-                "values": np.zeros((meta["node_count"], 1, 1)),
-            }
+        tree = tree_from_arrays(
+            arrays, "joint", meta["n_features"], meta["max_depth"], meta["node_count"], "the step tree"
         )
         self.tree_, self.n_features_ = tree, meta["n_features"]
         self.leaf_map_, self.offsets_ = arrays["joint.leaf_map"], arrays["joint.offsets"]

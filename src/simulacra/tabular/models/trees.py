@@ -18,10 +18,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.tree import DecisionTreeClassifier
-from sklearn.tree._tree import NODE_DTYPE, Tree
+from sklearn.tree._tree import Tree
 
-from ...errors import ConditionError, ModelFormatError
+from ...errors import ConditionError
 from .base import Conditions, LeafTable, Progress, systematic_resample
+from .tree_arrays import tree_from_arrays, tree_to_arrays
 
 _COARSE = 64  # tree structure is learned on at most this many classes; leaves keep all of them
 
@@ -208,13 +209,10 @@ class SequentialTrees:
             if tree is None:
                 trees_meta.append(None)
                 continue
-            nodes = tree.__getstate__()["nodes"]
-            for field in nodes.dtype.names:
-                arrays[f"{p}.node.{field}"] = np.ascontiguousarray(nodes[field])
+            size, node_arrays = tree_to_arrays(tree, p)
+            arrays.update(node_arrays)
             arrays[f"{p}.leaf_map"] = self.leaf_maps_[pos]
-            trees_meta.append(
-                {"n_features": pos, "max_depth": int(tree.max_depth), "node_count": int(tree.node_count)}
-            )
+            trees_meta.append({"n_features": pos, **size})
         meta = {"params": self.get_params(), "cards": self.cards_, "order": self.order_, "trees": trees_meta}
         return meta, arrays
 
@@ -230,23 +228,8 @@ class SequentialTrees:
                 self.trees_.append(None)
                 self.leaf_maps_.append(np.zeros(1, dtype=np.int64))
                 continue
-            nodes = np.zeros(tm["node_count"], dtype=NODE_DTYPE)
-            for field in NODE_DTYPE.names:
-                key = f"{p}.node.{field}"
-                if key not in arrays:
-                    raise ModelFormatError(
-                        f"tree {pos} lacks '{field}'; the model was saved by an "
-                        "incompatible scikit-learn, refit it"
-                    )
-                nodes[field] = arrays[key]
-            tree = Tree(max(tm["n_features"], 1), np.array([1], dtype=np.intp), 1)
-            tree.__setstate__(
-                {
-                    "max_depth": tm["max_depth"],
-                    "node_count": tm["node_count"],
-                    "nodes": nodes,
-                    "values": np.zeros((tm["node_count"], 1, 1)),
-                }
+            tree = tree_from_arrays(
+                arrays, p, tm["n_features"], tm["max_depth"], tm["node_count"], f"tree {pos}"
             )
             self.trees_.append(tree)
             self.leaf_maps_.append(arrays[f"{p}.leaf_map"])
