@@ -42,6 +42,12 @@ _state = {"debug": False}
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed: the same seed gives the same output.")]
+OrderBy = Annotated[
+    str | None, typer.Option("--order-by", help="With --sequence-key: column ordering the events.")
+]
+Context = Annotated[
+    str | None, typer.Option("--context", help="With --sequence-key: per-entity columns, a,b,c.")
+]
 Engine = Annotated[
     str, typer.Option("--engine", help="Who runs the chunks: local (processes here) or ray (a Ray cluster).")
 ]
@@ -111,7 +117,9 @@ def fit(
     synthesizer: Annotated[
         str,
         typer.Option(
-            "--model", "--synthesizer", "-s",
+            "--model",
+            "--synthesizer",
+            "-s",
             help="Model: trees, copula; with the [torch] extra autoregressive, diffusion, gan.",
         ),
     ] = "trees",
@@ -125,12 +133,8 @@ def fit(
     sequence_key: Annotated[
         str | None, typer.Option("--sequence-key", help="Entity column: learn sequences (long format).")
     ] = None,
-    order_by: Annotated[
-        str | None, typer.Option("--order-by", help="With --sequence-key: column ordering the events.")
-    ] = None,
-    context: Annotated[
-        str | None, typer.Option("--context", help="With --sequence-key: per-entity columns, a,b,c.")
-    ] = None,
+    order_by: OrderBy = None,
+    context: Context = None,
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -394,12 +398,8 @@ def evaluate_cmd(
     sequence_key: Annotated[
         str | None, typer.Option("--sequence-key", help="Entity column: add the sequence checks.")
     ] = None,
-    order_by: Annotated[
-        str | None, typer.Option("--order-by", help="With --sequence-key: column ordering the events.")
-    ] = None,
-    context: Annotated[
-        str | None, typer.Option("--context", help="With --sequence-key: per-entity columns, a,b,c.")
-    ] = None,
+    order_by: OrderBy = None,
+    context: Context = None,
     text_field: Annotated[
         str | None,
         typer.Option("--text-field", help="Field holding the texts: run the text checks (--target: label)."),

@@ -95,9 +95,9 @@ class SampleJob:
     def run_unit(self, unit: int, staging: Path) -> list[dict[str, Any]]:
         """Sample the unit's chunks and write them as one part file."""
         synth = self.synth
+        resolved = synth._resolve_plans(self.conditions or None, self.rebalance)  # once per unit
         frames = (
-            synth.sample_chunk(self.n, k, self.conditions or None, self.rebalance, self.seed)
-            for k in self._chunks(unit)
+            synth._chunk(resolved, self.seed, k, self.sizes[k], k * CHUNK_ROWS) for k in self._chunks(unit)
         )
         path = staging / "parts" / f"part-{unit:05d}{self.ext}"
         first = self._chunks(unit).start

@@ -154,7 +154,8 @@ class TextJob:
 
     def finish(self, staging: Path, out: Path, entries: dict[int, list[dict[str, Any]]]) -> Stats:
         """Deduplicate the kept examples in index order, keep the first ``n``, write ``out`` and rejects."""
-        merged = self.merge(staging, entries)
+        last = getattr(self, "_last_merge", None)
+        merged = last[1] if last is not None and last[0] == sorted(entries) else self.merge(staging, entries)
         with atomic_path(out) as tmp:
             _write_lines(tmp, merged["kept"][: self.n])
         side = side_folder(out)
@@ -165,7 +166,7 @@ class TextJob:
         return stats
 
     def merge(self, staging: Path, entries: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
-        """The parts read back in index order, with duplicates moved to the rejects."""
+        """The parts read back in index order, with duplicates moved to the rejects (kept for ``finish``)."""
         spec = self.task
         q = spec.quality
         deduper = Deduper(q.dedupe_exact, q.dedupe_near) if (q.dedupe_exact or q.dedupe_near) else None
@@ -198,7 +199,14 @@ class TextJob:
         stats.accepted = min(len(kept), self.n)
         stats.rejected = len(rejects)
         stats.pii_flagged = sum(1 for r in kept[: self.n] if r.get("_meta", {}).get("pii"))
-        return {"kept": kept, "rejects": rejects, "stats": stats}
+        merged = {"kept": kept, "rejects": rejects, "stats": stats}
+        self._last_merge = (sorted(entries), merged)
+        return merged
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_last_merge", None)  # the merged examples stay with the driver
+        return state
 
 
 def _write_lines(path: Path, rows: list[dict[str, Any]]) -> None:
