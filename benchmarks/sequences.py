@@ -21,31 +21,55 @@ differences), autocorrelation difference (lags 1..5) and cross-correlation diffe
 lower is better for all three. Targets (issue #8): simulacra below PAR on the KS score and the
 autocorrelation difference on both data sets, with at most 1/5 of PAR's fit time.
 
-All numbers go to ``benchmarks/results/sequences.json``.
+All numbers go to ``benchmarks/results/sequences.json``, with provenance (``benchmarks/provenance.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
 import time
 import warnings
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from provenance import Opt, Run
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = HERE / "results" / "sequences.json"
 SEED = 0
 MAX_LAG = 5
 FIT_TIME_RATIO = 0.2
+PACKAGES = ("sdv", "scikit-learn", "numpy", "pandas", "torch", "sktime", "statsmodels")
+
+_SCORE = {
+    "ks": float,
+    "acf_diff": float,
+    "ccf_diff": float,
+    "ks_by_stat": {"*": (float, None)},
+    "sequences": int,
+    "events": int,
+    "median_length": float,
+}
+# what this script writes under "results" (checked on write and by tests/test_results_files.py)
+SCHEMA = {
+    "args": {"par_epochs": int, "datasets": [str]},
+    "datasets": {
+        "*": {
+            "train_sequences": int,
+            "train_events": int,
+            "simulacra": {**_SCORE, "fit_s": float, "sample_s": float},
+            "par": {**_SCORE, "fit_s": float, "sample_s": float},
+            "holdout_reference": (_SCORE, None),
+            "ratios": {"ks": float, "acf_diff": float, "ccf_diff": float, "fit_time": float},
+            "targets": {"*": bool},
+        }
+    },
+    "printed": [str],
+    "all_targets_met": Opt(bool),
+}
 
 
 def load_vowels() -> dict[str, Any]:
@@ -166,19 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
 
-    results: dict[str, Any] = {
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "args": {"par_epochs": args.par_epochs},
-        "machine": {
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "python": sys.version.split()[0],
-        },
-        "versions": {
-            p: metadata.version(p) for p in ("sdv", "scikit-learn", "numpy", "pandas", "torch", "sktime")
-        },
-        "datasets": {},
-    }
+    run = Run(__file__, PACKAGES, SCHEMA)
+    results: dict[str, Any] = {"args": {"par_epochs": args.par_epochs}, "datasets": {}}
     printed: list[str] = []
 
     def say(line: str = "") -> None:
@@ -241,11 +254,10 @@ def main(argv: list[str] | None = None) -> int:
             "targets": targets,
         }
         results["printed"] = printed  # written after every data set, so a long run keeps what it did
-        args.output.write_text(json.dumps(results, indent=1, default=float))
+        run.write(args.output, results)
     results["all_targets_met"] = bool(ok)
     results["printed"] = printed
-    results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-    args.output.write_text(json.dumps(results, indent=1, default=float))
+    run.write(args.output, results)
     print(f"written: {args.output}")
     return 0
 
