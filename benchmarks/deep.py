@@ -11,7 +11,13 @@ child process (this script re-invoked with ``--child NAME``) so that time and me
 run on the same CPUs one after the other, torch with its default threads. The samples are scored by
 ``benchmarks/tabular.py``'s ``_score`` (simulacra's fidelity accuracy against the training split, TSTR
 ROC-AUC on the test split, identical matches, DCR); the fidelity accuracy against the test split is
-added, and the issue's targets are judged on that one. Results go to ``benchmarks/results/deep.json``.
+added, and the issue's targets are judged on that one. Results go to ``benchmarks/results/deep.json``,
+with provenance (``benchmarks/provenance.py``).
+
+Budgets: every simulacra network trains under the same cap (``--deep-minutes``, default 10), and
+TabularARGN gets at least that (``--argn-minutes`` defaults to it and is raised to it if lower); a fit
+that ran into its cap is marked "(cap hit)" beside its time. The trees have no cap (they take
+seconds); CTGAN runs a fixed number of epochs, which took longer than any cap here.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from provenance import Opt, Run  # noqa: E402
 from tabular import (  # noqa: E402  (benchmarks/ is not a package)
     REFERENCE_LABEL,
     _contender,
@@ -60,6 +67,51 @@ CONTENDERS = {
 DEEP = ("autoregressive", "autoregressive_dp", "diffusion", "gan")
 DP_FIDELITY = 0.93
 ARGN_FIDELITY_GAP = 0.01
+PACKAGES = ("torch", "opacus", "sdv", "mostlyai-engine", "numpy", "pandas", "scikit-learn", "pyarrow")
+
+_METRICS = {
+    "fidelity": {"overall": float, "univariate": float, "bivariate": float},
+    "fidelity_test": float,
+    "utility": {"*": Any},
+    "identical_match_share": float,
+    "dcr": {"*": Any},
+}
+_CONTENDER = {
+    "name": str,
+    "status": str,
+    "error": Opt(str),
+    "traceback": Opt(str),
+    "log_tail": Opt([str]),
+    "child_wall_s": float,
+    "import_s": Opt(float),
+    "fit_s": Opt(float),
+    "sample_s": Opt(float),
+    "n_synthetic": Opt(int),
+    "peak_mb": Opt(float),
+    "training": Opt(Any),
+    "privacy": Opt(Any),
+    "cap_minutes": Opt((float, None)),
+    "cap_hit": Opt((bool, None)),
+    "metrics": Opt(_METRICS),
+}
+# what this script writes under "results" (checked on write and by tests/test_results_files.py)
+SCHEMA = {
+    "args": {"deep_minutes": float, "argn_minutes": float, "ctgan_epochs": int, "only": (str, None)},
+    "machine": {"*": Any},
+    "main": {
+        "n_train": int,
+        "n_holdout": int,
+        "reference": {
+            "fidelity_train": float,
+            "fidelity_test": float,
+            "auc_real": float,
+            "identical_match_share": float,
+        },
+        "contenders": {"*": _CONTENDER},
+    },
+    "targets": [{"target": str, "status": str, "detail": str}],
+    "printed": str,
+}
 
 
 def _ours(name: str, minutes: float) -> tuple[Callable, Callable]:
@@ -67,8 +119,8 @@ def _ours(name: str, minutes: float) -> tuple[Callable, Callable]:
 
     params: dict[str, Any] = {
         "trees": {},
-        "autoregressive": {},
-        "autoregressive_dp": {"epsilon": EPSILON, "delta": DELTA},
+        "autoregressive": {"max_minutes": minutes},
+        "autoregressive_dp": {"epsilon": EPSILON, "delta": DELTA, "max_minutes": minutes},
         "diffusion": {"max_minutes": minutes},
         "gan": {"max_minutes": minutes},
     }[name]
@@ -126,13 +178,30 @@ def run_child(name: str, workdir: Path, args: argparse.Namespace) -> None:
         result["peak_mb"] = _peak_mb()
         inner = getattr(model, "model_", None)
         if inner is not None and hasattr(inner, "report_"):
-            result["training"] = inner.report_
+            rep = inner.report_
+            result["training"] = rep.to_dict() if hasattr(rep, "to_dict") else rep
             result["privacy"] = getattr(inner, "privacy_", None)
+        result["cap_minutes"], result["cap_hit"] = _cap(name, args, result)
         _write_sample(syn, workdir / f"{name}.parquet")
     except Exception as exc:
         result.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
     finally:
         (workdir / f"{name}.json").write_text(json.dumps(result, indent=2, default=str))
+
+
+def _cap(name: str, args: argparse.Namespace, result: dict[str, Any]) -> tuple[float | None, bool | None]:
+    """The training-time cap a contender ran under and whether it was hit (None: no cap / not known)."""
+    if name == "mostlyai_argn":
+        # TabularARGN reports no stop reason here: its fit (analyse + encode + train) reaching the
+        # cap means its training ran into it
+        return args.argn_minutes, result["fit_s"] >= args.argn_minutes * 60
+    if name in DEEP:
+        training = result.get("training")
+        stopped = (
+            training.get("stopped") if isinstance(training, dict) else getattr(training, "stopped", None)
+        )
+        return args.deep_minutes, None if stopped is None else stopped == "time"
+    return None, None  # trees (no cap) and CTGAN (an epoch budget, no time cap)
 
 
 def spawn(name: str, workdir: Path, args: argparse.Namespace, timeout_s: float) -> dict[str, Any]:
@@ -211,7 +280,7 @@ def table(main: dict[str, Any]) -> list[str]:
                 f"{u['auc_synthetic']:.4f} ({u['ratio']:.3f})",
                 f"{m['identical_match_share']:.4f}",
                 f"{d['share_closer_to_train']:.3f} (p={d['p_value']:.2g})",
-                f"{r['fit_s']:.1f}",
+                f"{r['fit_s']:.1f}" + (" (cap hit)" if r.get("cap_hit") else ""),
                 f"{r['sample_s']:.1f}",
                 f"{r['peak_mb']:.0f}",
             ]
@@ -291,17 +360,30 @@ def targets(main: dict[str, Any]) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--argn-minutes", type=float, default=2.5, help="TabularARGN max_training_time")
+    p.add_argument(
+        "--deep-minutes",
+        type=float,
+        default=10.0,
+        help="training-time cap of every simulacra network (autoregressive, DP, diffusion, GAN)",
+    )
+    p.add_argument(
+        "--argn-minutes",
+        type=float,
+        default=None,
+        help="TabularARGN max_training_time (default and minimum: --deep-minutes, the budget our models get)",
+    )
     p.add_argument("--ctgan-epochs", type=int, default=100, help="SDV CTGAN epochs (SDV default 300)")
-    p.add_argument("--deep-minutes", type=float, default=5.0, help="time cap of our diffusion and GAN")
     p.add_argument("--only", help="comma-separated contenders")
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.argn_minutes is None or args.argn_minutes < args.deep_minutes:
+        args.argn_minutes = args.deep_minutes  # an anchor gets at least the budget our models get
     if args.child:
         run_child(args.child, args.workdir, args)
         return 0
+    run = Run(__file__, PACKAGES, SCHEMA)
 
     from simulacra.datasets import ADULT_TARGET, load_adult
     from simulacra.evaluate.fidelity import accuracy
@@ -351,26 +433,28 @@ def main(argv: list[str] | None = None) -> int:
     m = _machine()
     lines += [
         "",
-        f"settings: CTGAN epochs {args.ctgan_epochs} (SDV default 300); ARGN max_training_time "
-        f"{args.argn_minutes} min; our diffusion/GAN max_minutes {args.deep_minutes}; autoregressive "
-        "uncapped (early stopping)",
-        f"machine: {m['cpu_count']} CPUs ({m['cpu_model']}), {m['memory_gb']} GB, shared with other jobs; "
-        + ", ".join(f"{k} {v}" for k, v in _versions().items() if v),
+        f"settings: training-time cap {args.deep_minutes} min for every simulacra network, "
+        f"{args.argn_minutes} min for TabularARGN; CTGAN {args.ctgan_epochs} epochs (SDV default 300, no "
+        "time cap); '(cap hit)' marks a fit that ran into its cap",
+        f"machine: {m['cpu_count']} CPUs ({m['cpu_model']}), {m['memory_gb']:.1f} GB, shared with other "
+        "jobs; " + ", ".join(f"{k} {v}" for k, v in _versions().items() if v),
         f"wall time: {(datetime.now(UTC) - started).total_seconds():.0f} s",
     ]
     text = "\n".join(lines)
     print(text)
     report = {
-        "started": started.isoformat(timespec="seconds"),
-        "args": {k: str(v) for k, v in vars(args).items()},
+        "args": {
+            "deep_minutes": args.deep_minutes,
+            "argn_minutes": args.argn_minutes,
+            "ctgan_epochs": args.ctgan_epochs,
+            "only": args.only,
+        },
         "machine": m,
-        "versions": _versions(),
         "main": main_res,
         "targets": checks,
         "printed": text,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    run.write(args.output, json.loads(json.dumps(report, default=str)))
     print(f"\nresults written to {args.output}")
     return 0
 

@@ -19,7 +19,8 @@ Four targets, measured in one run:
 Every timed contender runs in its own process, repeated and interleaved, after waiting for idle CPUs;
 runs that another job competed with are flagged and retried (see ``_run_timed``). The
 per-section breakdown and a cProfile of the full report run in one more child process. All numbers go
-to ``benchmarks/results/report.json``. See ``benchmarks/README.md``.
+to ``benchmarks/results/report.json``, with provenance (``benchmarks/provenance.py``). See
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ import sys
 import tempfile
 import time
 import warnings
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from provenance import Run
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = HERE / "results" / "report.json"
@@ -60,6 +61,52 @@ QUICK_SIZES = (20_000, 10_000, 6_000)
 QUICK_ADULT_ROWS = 10_000  # --quick: the agreement check fits and scores on this many Adult train rows
 
 FILES = ("train", "holdout", "synthetic")
+PACKAGES = (
+    "sdmetrics",
+    "sdv",
+    "mostlyai-qa",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "scipy",
+    "pyarrow",
+    "matplotlib",
+    "psutil",
+    "joblib",
+)
+# what this script writes under "results" (checked on write and by tests/test_results_files.py); the
+# nested blocks hold the report's own score dicts, checked through the results digest
+SCHEMA = {
+    "args": {
+        "quick": bool,
+        "repeats": int,
+        "max_wait": float,
+        "retries": int,
+        "no_breakdown": bool,
+        "profile": bool,
+        "qa_holdout": bool,
+        "output": str,
+        "keep": (str, None),
+    },
+    "machine": {
+        "cpu_count": int,
+        "cpus_usable": int,
+        "cpu_model": str,
+        "memory_gb": float,
+        "load_average_at_start": [float],
+        "platform": str,
+        "python": str,
+        "omp_num_threads": (str, None),
+    },
+    "data": {"*": Any},
+    "speed": {"*": {"*": Any}},
+    "agreement": {"*": Any},
+    "privacy": {"*": {"*": Any}},
+    "waited_for_quiet_s": {"data": float, "agreement": float, "privacy": float},
+    "targets": [{"*": Any}],
+    "printed": str,
+    "wall_s": float,
+}
 
 
 # ==================================================================================================
@@ -152,10 +199,10 @@ def _run_timed(cmd: list[str], log: Path, timeout_s: float) -> dict[str, Any]:
     out: dict[str, Any] = {
         "wall_s": wall,
         "cpu_s": cpu,
-        "other_cpu_s": round(max(others, 0.0), 2),
+        "other_cpu_s": max(others, 0.0),
         "contended": others > CONTENTION_SHARE * wall,
         "returncode": rc,
-        "peak_rss_mb": round(peak, 1),
+        "peak_rss_mb": peak,
         "load_1min_at_start": load,
     }
     if rc != 0:
@@ -228,9 +275,7 @@ def build_big_table(n_synthetic: int, n_train: int, n_holdout: int, workdir: Pat
         ),
         "synthesizer_fit_s": fit_s,
         "synthesizer_sample_s": sample_s,
-        "parquet_mb": {
-            name: round((workdir / f"{name}.parquet").stat().st_size / 2**20, 2) for name in FILES
-        },
+        "parquet_mb": {name: (workdir / f"{name}.parquet").stat().st_size / 2**20 for name in FILES},
     }
 
 
@@ -325,8 +370,8 @@ def child_breakdown(workdir: Path, profile: bool) -> None:
                     "function": f"{Path(file).name}:{line}({func})",
                     "path": file,
                     "ncalls": ncalls,
-                    "tottime": round(tottime, 3),
-                    "cumtime": round(cumtime, 3),
+                    "tottime": tottime,
+                    "cumtime": cumtime,
                 }
             )
         own = [r for r in rows if "/simulacra/" in r["path"]]
@@ -375,10 +420,10 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "runs_used": len(clean),
         "all_runs_contended": not any(not r["contended"] for r in runs),
         "wall_s": float(np.median([r["wall_s"] for r in clean])),
-        "wall_s_runs": [round(r["wall_s"], 2) for r in runs],
+        "wall_s_runs": [r["wall_s"] for r in runs],
         "wall_s_median_all_runs": float(np.median([r["wall_s"] for r in runs])),
         "cpu_s": float(np.median([r["cpu_s"] for r in clean])),
-        "cpu_s_runs": [round(r["cpu_s"], 2) for r in runs],
+        "cpu_s_runs": [r["cpu_s"] for r in runs],
         "other_cpu_s_runs": [r["other_cpu_s"] for r in runs],
         "contended_runs": [i + 1 for i, r in enumerate(runs) if r["contended"]],
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
@@ -390,7 +435,7 @@ def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     if "generate_s" in runs[-1]:
         gen = [r["generate_s"] for r in clean if "generate_s" in r]
         out["generate_s"] = float(np.median(gen))
-        out["generate_s_runs"] = [round(r["generate_s"], 2) for r in runs if "generate_s" in r]
+        out["generate_s_runs"] = [r["generate_s"] for r in runs if "generate_s" in r]
         for k in ("load_s", "import_s", "score", "properties", "metadata_sdtypes", "num_rows_subsample"):
             out[k] = runs[-1].get(k)
     return out
@@ -435,7 +480,7 @@ def run_speed(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
                     r = _child("sdmetrics", workdir, args, 1800)
                 else:
                     r = _run_timed(cmds[k], workdir / f"{k}.log", 600)
-                r["waited_for_quiet_s"] = round(waited, 1)
+                r["waited_for_quiet_s"] = waited
                 r["repeat"], r["attempt"] = i + 1, attempt + 1
                 runs[k].append(r)
                 gen = f" (generate {r['generate_s']:.1f} s)" if "generate_s" in r else ""
@@ -455,7 +500,7 @@ def run_speed(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
         out["full"]["scores"] = {
             sec: {k: v["value"] for k, v in _scores(body).items()} for sec, body in rep["sections"].items()
         }
-        out["full"]["html_mb"] = round(Path(w["full.html"]).stat().st_size / 2**20, 2)
+        out["full"]["html_mb"] = Path(w["full.html"]).stat().st_size / 2**20
     if out["fidelity"]["returncode"] == 0:
         rep = json.loads(Path(w["fid.json"]).read_text())
         out["fidelity"]["scores"] = {k: v["value"] for k, v in _scores(rep["sections"]["fidelity"]).items()}
@@ -467,7 +512,7 @@ def run_speed(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
         for attempt in range(1 + args.retries):
             waited = _wait_quiet(args.max_wait)
             bd = _child("breakdown", workdir, args, 1800)
-            bd["waited_for_quiet_s"], bd["attempt"] = round(waited, 1), attempt + 1
+            bd["waited_for_quiet_s"], bd["attempt"] = waited, attempt + 1
             _log(
                 f"  sections {bd.get('sections_s')}, rc {bd['returncode']}; other processes "
                 f"{bd['other_cpu_s']:.1f} cpu s{' (CONTENDED)' if bd['contended'] else ''}"
@@ -960,7 +1005,7 @@ def _machine() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "cpu_model": cpu,
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "memory_gb": psutil.virtual_memory().total / 2**30,
         "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "platform": platform.platform(),
         "python": platform.python_version(),
@@ -1025,17 +1070,15 @@ def main(argv: list[str] | None = None) -> int:
         child_breakdown(args.workdir, args.child_profile)
         return 0
 
-    started = datetime.now(UTC)
+    run = Run(__file__, PACKAGES, SCHEMA)
     t_start = time.perf_counter()
     res: dict[str, Any] = {
-        "started": started.isoformat(timespec="seconds"),
         "args": {
             k: (str(v) if isinstance(v, Path) else v)
             for k, v in vars(args).items()
             if k not in ("child", "workdir", "child_profile")
         },
         "machine": _machine(),
-        "versions": _versions(),
     }
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     with tempfile.TemporaryDirectory(prefix="simulacra_report_bench_") as tmp:
@@ -1053,23 +1096,22 @@ def main(argv: list[str] | None = None) -> int:
         res["agreement"] = run_agreement(workdir, args)
         waited["privacy"] = _wait_quiet(args.max_wait)
         res["privacy"] = run_privacy()
-        res["waited_for_quiet_s"] = {k: round(v, 1) for k, v in waited.items()}
+        res["waited_for_quiet_s"] = {k: float(v) for k, v in waited.items()}
     res["targets"] = check_targets(res, args.quick)
     m = res["machine"]
     lines = render(res)
     lines += [
         "",
-        f"machine: {m['cpu_count']} CPUs ({m['cpu_model']}), {m['memory_gb']} GB, load average at start "
+        f"machine: {m['cpu_count']} CPUs ({m['cpu_model']}), {m['memory_gb']:.1f} GB, load average at start "
         f"{', '.join(f'{x:.1f}' for x in m['load_average_at_start'] or [])}; "
-        + ", ".join(f"{k} {v}" for k, v in res["versions"].items() if v),
+        + ", ".join(f"{k} {v}" for k, v in _versions().items() if v),
         f"wall time: {time.perf_counter() - t_start:.0f} s",
     ]
     text = "\n".join(lines)
     print(text, flush=True)
     res["printed"] = text
     res["wall_s"] = time.perf_counter() - t_start
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(res, indent=2, default=str))
+    run.write(args.output, json.loads(json.dumps(res, default=str)))
     _log(f"results written to {args.output}")
     failed = [t for t in res["targets"] if t["status"] == "ERROR"]
     return 1 if failed else 0

@@ -16,7 +16,7 @@ transaction columns row by row (a Python dict per row), then one DataFrame writt
 rate is extrapolated from the smaller row count. Peak memory is ``VmHWM`` of the child that writes
 the table (``run_rules``: all five tables) and, separately, of a child that streams the transactions
 table alone (``iter_chunks`` + one ``ParquetWriter``, one chunk held at a time). Results go to
-``benchmarks/results/rules.json``.
+``benchmarks/results/rules.json``, with provenance (``benchmarks/provenance.py``).
 """
 
 from __future__ import annotations
@@ -24,20 +24,65 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from provenance import Run
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "rules.json"
 TARGETS = {"rows_per_s": 1_000_000, "vs_mimesis": 30, "vs_faker": 300, "memory_ratio": 1.5}
+PACKAGES = ("mimesis", "faker", "numpy", "pandas", "pyarrow")
+
+_ERROR = {"error": str}
+_TABLES = {"transactions": int, "customers": int, "accounts": int, "cards": int, "merchants": int}
+_PACK = {
+    "rows": int,
+    "all_rows": int,
+    "tables": _TABLES,
+    "wall_s": float,
+    "rows_per_s": float,
+    "bytes_on_disk": int,
+    "peak_rss_mb": float,
+}
+_ROW_BY_ROW = {"rows": int, "wall_s": float, "rows_per_s": float, "version": str}
+_TX_ONLY = {"rows": int, "wall_s": float, "rows_per_s": float, "peak_rss_mb": float}
+# what this script writes under "results" (checked on write and by tests/test_results_files.py)
+SCHEMA = {
+    "args": {"rows": int, "slow_rows": int, "small_rows": int, "big_rows": int, "quick": bool},
+    "pinning": str,
+    "columns": [str],
+    "targets": {"rows_per_s": int, "vs_mimesis": int, "vs_faker": int, "memory_ratio": float},
+    "throughput": {
+        "simulacra": (_PACK, _ERROR),
+        "mimesis": (_ROW_BY_ROW, _ERROR),
+        "faker": (_ROW_BY_ROW, _ERROR),
+    },
+    "memory": {
+        "small": (_PACK, _ERROR),
+        "big": (_PACK, _ERROR),
+        "transactions_only": {"small": (_TX_ONLY, _ERROR), "big": (_TX_ONLY, _ERROR)},
+    },
+    "summary": {
+        "simulacra_rows_per_s": float,
+        "mimesis_rows_per_s": (float, None),
+        "faker_rows_per_s": (float, None),
+        "vs_mimesis": float,
+        "vs_faker": float,
+        "memory_rows": [int],
+        "memory_mb": [(float, None)],
+        "memory_ratio": float,
+        "memory_mb_transactions_only": [(float, None)],
+        "memory_ratio_transactions_only": float,
+        "met": {"rows_per_s": bool, "vs_mimesis": bool, "vs_faker": bool, "memory_ratio": bool},
+    },
+}
 COLUMNS = [
     "txn_id",
     "card_id",
@@ -255,6 +300,7 @@ def main() -> int:
         return 0
     if args.quick:
         args.rows, args.slow_rows, args.small_rows, args.big_rows = 1_000_000, 2_000, 100_000, 1_000_000
+    run = Run(__file__, PACKAGES, SCHEMA)
     pin, pinning = _pin()
     tmp = Path(tempfile.mkdtemp(prefix="simulacra-rules-bench-"))
     free = shutil.disk_usage(tmp).free
@@ -264,11 +310,12 @@ def main() -> int:
         args.big_rows = min(args.big_rows, 30_000_000)
         print(f"  not enough disk: big case reduced to {args.big_rows:,} rows")
     report: dict[str, Any] = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
+        "args": {
+            "rows": args.rows,
+            "slow_rows": args.slow_rows,
+            "small_rows": args.small_rows,
+            "big_rows": args.big_rows,
+            "quick": args.quick,
         },
         "pinning": pinning,
         "columns": COLUMNS,
@@ -315,8 +362,7 @@ def main() -> int:
             "memory_ratio": mem <= TARGETS["memory_ratio"],
         },
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    run.write(args.output, report)
     s = report["summary"]
     print()
     print(f"pinning: {pinning}")

