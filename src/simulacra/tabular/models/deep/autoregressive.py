@@ -9,7 +9,12 @@ imputation keeps the known cells fixed and weights particles by their likelihood
 
 With ``epsilon`` the model is trained with DP-SGD (Opacus) on every row, with no validation split,
 and the codecs are made from noisy histograms (see :mod:`.privacy`); the model directory then holds
-the privacy ledger.
+the privacy ledger. Training is then blind to the data outside the accountant: the learning rate
+follows a schedule fixed before training (:func:`.common.fixed_schedule`), every planned epoch runs
+(only the time cap can stop it early), no loss is read, shown or kept, and the last weights are the
+model. The number of rows is treated as public: the sampling rate of DP-SGD is the batch size over
+it. The noise and the Poisson sampling draw from fresh OS entropy, never from ``seed`` (which fixes
+the weight initialisation only), so a private fit cannot be replayed from its seed.
 """
 
 from __future__ import annotations
@@ -23,14 +28,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from ....schema.kinds import Kind
+from ....seeding import secret_torch_generator, torch_rng
 from ..base import Conditions, Progress
 from .common import (
     arrays_to_module,
     batched_probs,
     check_fit_options,
     embed_dim,
+    fixed_schedule,
     impute_by_weighting,
-    init_seed,
     mean_loss,
     module_to_arrays,
     pick_device,
@@ -41,6 +47,16 @@ from .common import (
     train_loop,
 )
 from .privacy import CODEC_SHARE, PrivateCodecs, check_budget
+
+OUTSIDE_BUDGET = [
+    "the number of rows (public by convention; DP-SGD's sampling rate is the batch size over it)",
+    "column names and kinds: from --schema, else inferred from the data (pass a schema for the full "
+    "guarantee)",
+    "each input column's dtype and whether it has missing values (they set the output dtypes)",
+    "the time unit of datetime columns (the coarsest unit every value is a multiple of)",
+    "whether the training rows meet the schema's constraints (a fit stops when one does not)",
+    "shapes of regenerated id / PII / free-text columns, if any",
+]
 
 
 class ARNet(nn.Module):
@@ -153,8 +169,7 @@ class AutoregressiveModel:
         if self._private is None:
             return None
         if self._private.budget is None:
-            cols = [(c, "plain", schema.columns[c].kind, None) for c in schema.learned_columns()]
-            self._private.plan(cols, schema)
+            self._private.plan(schema)
         return self._private.make(name, role, kind, data, schema)
 
     # -- fitting --------------------------------------------------------------------------------
@@ -165,30 +180,32 @@ class AutoregressiveModel:
         self.order_ = sorted(range(len(cards)), key=lambda j: (cards[j], j))
         x = np.ascontiguousarray(codes[:, self.order_]).astype(np.int64)
         dev = pick_device(self.device)
-        init_seed(self.seed)
-        net = ARNet([self.cards_[j] for j in self.order_], self._width(), self.dropout).to(dev)
-        if self.epsilon is None:
-            train, val = split_validation(x, self.val_share, self.seed)
-            tr = torch.from_numpy(train).to(dev)
-            va = torch.from_numpy(val).to(dev) if val is not None else None
-            opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-            self.report_ = train_loop(
-                net,
-                opt,
-                shuffled_batches(tr, self.batch_size, self.seed),
-                lambda b: net(b).mean(),
-                (lambda: mean_loss(lambda b: net(b).mean(), va)) if va is not None else None,
-                epochs=self.epochs,
-                patience=self.patience,
-                max_minutes=self.max_minutes,
-                progress=progress,
-                device=dev,
-            ).to_dict()
-            self.privacy_ = None
-        else:
-            self.report_, self.privacy_ = self._fit_private(net, x, dev, progress)
+        with torch_rng(self.seed, device=dev):  # weight initialisation, without touching global state
+            net = ARNet([self.cards_[j] for j in self.order_], self._width(), self.dropout).to(dev)
+            if self.epsilon is None:
+                self.report_, self.privacy_ = self._fit_plain(net, x, dev, progress), None
+            else:
+                self.report_, self.privacy_ = self._fit_private(net, x, dev, progress)
         self.net_ = net.to("cpu").eval()
         return self
+
+    def _fit_plain(self, net: ARNet, x: np.ndarray, dev: torch.device, progress: Progress) -> dict:
+        train, val = split_validation(x, self.val_share, self.seed)
+        tr = torch.from_numpy(train).to(dev)
+        va = torch.from_numpy(val).to(dev) if val is not None else None
+        opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        return train_loop(
+            net,
+            opt,
+            shuffled_batches(tr, self.batch_size, self.seed),
+            lambda b: net(b).mean(),
+            (lambda: mean_loss(lambda b: net(b).mean(), va)) if va is not None else None,
+            epochs=self.epochs,
+            patience=self.patience,
+            max_minutes=self.max_minutes,
+            progress=progress,
+            device=dev,
+        ).to_dict()
 
     def _fit_private(
         self, net: ARNet, x: np.ndarray, dev: torch.device, progress: Progress
@@ -198,9 +215,11 @@ class AutoregressiveModel:
 
         eps_sgd = self.epsilon * (1 - CODEC_SHARE)
         delta_sgd = self.delta * (1 - CODEC_SHARE)
-        batch = min(self.dp_batch_size, max(2, x.shape[0] // 10))
-        g = torch.Generator().manual_seed(self.seed)
-        loader = DataLoader(TensorDataset(torch.from_numpy(x)), batch_size=batch, shuffle=True, generator=g)
+        n = x.shape[0]  # public by convention (see the module docstring)
+        batch = min(self.dp_batch_size, max(2, n // 10))
+        # Poisson sampling and noise from OS entropy: a public seed must not replay them
+        rows = TensorDataset(torch.from_numpy(x))
+        loader = DataLoader(rows, batch_size=batch, shuffle=True, generator=secret_torch_generator())
         opt = torch.optim.Adam(net.parameters(), lr=self.lr)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # opacus warns about secure RNG and full backward hooks
@@ -213,12 +232,12 @@ class AutoregressiveModel:
                 target_delta=delta_sgd,
                 epochs=self.dp_epochs,
                 max_grad_norm=self.max_grad_norm,
+                noise_generator=secret_torch_generator(dev),
             )
-        expected = batch
 
         def step(b: Any) -> torch.Tensor:
             rows = b[0].to(dev)
-            return model(rows).sum() / expected  # sum / expected size: Poisson batches vary
+            return model(rows).sum() / batch  # sum / expected size: Poisson batches vary
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -233,39 +252,37 @@ class AutoregressiveModel:
                 max_minutes=self.max_minutes,
                 progress=progress,
                 device=dev,
-                keep_best=False,  # choosing an epoch by its loss would read the data outside DP
+                keep_best=False,
+                schedule=fixed_schedule(self.dp_epochs),
             ).to_dict()
             spent = float(engine.get_epsilon(delta_sgd))
+        history = getattr(engine.accountant, "history", [])
         codecs = self._private.ledger() if self._private is not None else {}
         ledger = {
             "epsilon_target": self.epsilon,
             "delta": self.delta,
-            "epsilon_spent": round(spent + (codecs.get("epsilon") or 0.0), 4),
+            "epsilon_spent": spent + (codecs.get("epsilon") or 0.0),
             "composition": "basic: codecs + DP-SGD",
             "dp_sgd": {
                 "mechanism": "DP-SGD (Opacus, Poisson sampling, per-sample clipping, Gaussian noise)",
                 "accountant": "RDP",
-                "epsilon_spent": round(spent, 4),
-                "epsilon_budget": round(eps_sgd, 4),
+                "epsilon_spent": spent,
+                "epsilon_budget": eps_sgd,
                 "delta": delta_sgd,
-                "noise_multiplier": round(float(opt.noise_multiplier), 4),
+                "noise_multiplier": float(opt.noise_multiplier),
                 "max_grad_norm": self.max_grad_norm,
-                "sample_rate": round(batch / x.shape[0], 6),
-                "steps": int(engine.accountant.history[-1][2] if engine.accountant.history else 0)
-                if hasattr(engine.accountant, "history")
-                else None,
+                "sample_rate": float(loader.sample_rate),
+                "expected_batch": batch,
+                "steps": int(sum(h[2] for h in history)),
                 "epochs_run": report["epochs_run"],
+                "learning_rate": "fixed before training: " + ", ".join(f"{lr:g}" for lr in report["lr"]),
+                "randomness": "noise and Poisson sampling from OS entropy, not from the seed",
             },
             "codecs": codecs,
-            "outside_budget": [
-                "the number of rows (public by convention; DP-SGD's sampling rate uses it)",
-                "column names and kinds: from --schema, else inferred from the data (pass a schema "
-                "for the full guarantee)",
-                "whether an integer column has missing values (sets its output dtype)",
-                "shapes of regenerated id / PII / free-text columns, if any",
-            ],
+            "outside_budget": OUTSIDE_BUDGET,
             "statement": "bin bounds and categories come from the schema or from noisy histograms paid "
-            "for in the budget; no validation split, early stopping or best-epoch choice reads the data",
+            "for in the budget; the learning rate and the number of epochs are fixed before training; "
+            "no validation split, loss, early stopping or best-epoch choice reads the data",
         }
         net.load_state_dict({k.removeprefix("_module."): v for k, v in model.state_dict().items()})
         return report, ledger

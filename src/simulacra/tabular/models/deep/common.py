@@ -1,5 +1,6 @@
-"""What the three deep models share: devices, the training loop (progress, early stopping, time cap),
-weights as numpy arrays for safetensors, and column-by-column sampling with likelihood weighting.
+"""What the three deep models share: devices, the training loop (progress, early stopping, time cap,
+and the data-blind variant private fits use), weights as numpy arrays for safetensors, and
+column-by-column sampling with likelihood weighting.
 
 Everything here needs torch; the registry imports this package only when a deep model is asked for.
 """
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 
 from ....errors import ConditionError, ModelFormatError, UsageError
+from ....seeding import derive_rng, step_seed, torch_generator
 from ..base import Conditions, Progress, systematic_resample
 
 WEIGHTS = "weights."  # array-name prefix the model directory stores in weights.safetensors
@@ -91,13 +93,28 @@ def split_validation(
     n_val = int(round(n * share))
     if share <= 0 or n_val < min_rows or n - n_val < min_rows:
         return codes, None
-    perm = np.random.default_rng(seed).permutation(n)
+    perm = derive_rng(seed).permutation(n)
     return codes[perm[n_val:]], codes[perm[:n_val]]
+
+
+def fixed_schedule(epochs: int, floor: float = 0.1) -> list[float]:
+    """Learning-rate factors for epochs 1..``epochs``, fixed before training (what private fits use):
+    constant for the first half, then a cosine down to ``floor``."""
+    half = epochs // 2
+    rest = max(epochs - half, 1)
+    return [
+        1.0 if e <= half else floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * (e - half) / rest))
+        for e in range(1, epochs + 1)
+    ]
 
 
 @dataclass
 class TrainReport:
-    """What happened during training (kept in ``model.json``)."""
+    """What happened during training (kept in ``model.json``).
+
+    A data-blind report (private fits) keeps only what was fixed before training or depends on the
+    clock: epochs run, why it stopped, the device and the learning rate of each epoch.
+    """
 
     epochs_run: int = 0
     best_epoch: int = 0
@@ -106,9 +123,20 @@ class TrainReport:
     seconds: float = 0.0
     device: str = "cpu"
     history: list[list[float]] = field(default_factory=list)  # [epoch, train loss, val loss or nan]
+    blind: bool = False
+    lr: list[float] = field(default_factory=list)  # learning rate of each epoch (data-blind reports)
 
     def to_dict(self) -> dict[str, Any]:
+        if self.blind:
+            return {
+                "epochs_run": self.epochs_run,
+                "stopped": self.stopped,
+                "device": self.device,
+                "schedule": "fixed before training (no loss read, none kept)",
+                "lr": self.lr,
+            }
         d = asdict(self)
+        del d["blind"], d["lr"]
         d["history"] = [
             [None if isinstance(v, float) and math.isnan(v) else v for v in h] for h in self.history
         ]
@@ -149,6 +177,7 @@ def train_loop(
     device: torch.device,
     keep_best: bool = True,
     plateau: float | None = 0.3,
+    schedule: list[float] | None = None,
 ) -> TrainReport:
     """Run epochs of ``step(batch) -> loss`` until ``epochs``, early stopping or the time cap.
 
@@ -156,7 +185,15 @@ def train_loop(
     ``keep_best``, restores the weights of the best epoch; on a plateau (no better epoch) the
     learning rate is multiplied by ``plateau``. ``progress`` gets one line per epoch:
     epoch, loss, validation loss and time left.
+
+    With ``schedule`` (learning-rate factors per epoch, see :func:`fixed_schedule`) the loop is
+    data-blind, as differential privacy needs: no loss is read, shown or kept, and only the schedule
+    and the time cap decide the learning rate and when training ends.
     """
+    if schedule is not None:
+        if val_loss is not None or patience is not None or keep_best:
+            raise ValueError("a data-blind loop has no validation loss, patience or best epoch")
+        return _blind_loop(module, optimizer, batches, step, epochs, schedule, max_minutes, progress, device)
     clock = Clock(max_minutes)
     report = TrainReport(device=str(device))
     best, best_state, bad = math.inf, None, 0
@@ -164,10 +201,7 @@ def train_loop(
         module.train()
         total, count = 0.0, 0
         for batch in batches(epoch):
-            optimizer.zero_grad(set_to_none=True)
-            loss = step(batch)
-            loss.backward()
-            optimizer.step()
+            loss = _step(optimizer, step, batch)
             total += float(loss.detach())
             count += 1
             if clock.out_of_time():
@@ -205,6 +239,49 @@ def train_loop(
     return report
 
 
+def _step(optimizer: torch.optim.Optimizer, step: Callable[[Any], torch.Tensor], batch: Any) -> torch.Tensor:
+    optimizer.zero_grad(set_to_none=True)
+    loss = step(batch)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def _blind_loop(
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batches: Callable[[int], Iterable[Any]],
+    step: Callable[[Any], torch.Tensor],
+    epochs: int,
+    schedule: list[float],
+    max_minutes: float | None,
+    progress: Progress,
+    device: torch.device,
+) -> TrainReport:
+    """:func:`train_loop` with a learning rate fixed before training and no loss read (see there)."""
+    clock = Clock(max_minutes)
+    report = TrainReport(device=str(device), blind=True)
+    base = [group["lr"] for group in optimizer.param_groups]
+    module.train()
+    for epoch in range(1, epochs + 1):
+        factor = schedule[min(epoch, len(schedule)) - 1]
+        for group, lr in zip(optimizer.param_groups, base, strict=True):
+            group["lr"] = lr * factor
+        report.lr.append(float(f"{base[0] * factor:.6g}"))
+        for batch in batches(epoch):
+            _step(optimizer, step, batch)
+            if clock.out_of_time():
+                break
+        report.epochs_run = epoch
+        if progress:
+            left = clock.left(epoch, epochs)
+            progress(f"epoch {epoch}/{epochs} · lr {base[0] * factor:.2g} · ~{left:.0f} s left")
+        if clock.out_of_time():
+            report.stopped = "time"
+            break
+    return report
+
+
 def shuffled_batches(
     data: torch.Tensor, batch_size: int, seed: int
 ) -> Callable[[int], Iterable[torch.Tensor]]:
@@ -212,7 +289,7 @@ def shuffled_batches(
     when it would be tiny)."""
 
     def gen(epoch: int) -> Iterable[torch.Tensor]:
-        g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        g = torch_generator(step_seed(seed, epoch, stride=1_000_003))
         perm = torch.randperm(data.shape[0], generator=g).to(data.device)
         n = data.shape[0]
         for s in range(0, n, batch_size):
@@ -259,16 +336,6 @@ def arrays_to_module(module: nn.Module, arrays: dict[str, np.ndarray]) -> nn.Mod
         ) from None
     module.eval()
     return module
-
-
-def init_seed(seed: int) -> None:
-    """Seed torch's global generator for weight initialisation (training is reproducible on a device)."""
-    torch.manual_seed(int(seed))
-
-
-def torch_generator(rng: np.random.Generator) -> torch.Generator:
-    """A CPU torch generator whose state comes from a numpy generator (so from ``derive_rng``)."""
-    return torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
 
 
 # ------------------------------------------------------------------------------------ sampling
@@ -403,7 +470,7 @@ def code_fidelity(a: np.ndarray, b: np.ndarray, cards: list[int], pairs: int = 6
         pa = np.bincount(a[:, j], minlength=cards[j]) / a.shape[0]
         pb = np.bincount(b[:, j], minlength=cards[j]) / b.shape[0]
         tv.append(0.5 * np.abs(pa - pb).sum())
-    rng = np.random.default_rng(seed)
+    rng = derive_rng(seed)
     for _ in range(min(pairs, m * (m - 1) // 2)):
         i, j = rng.choice(m, 2, replace=False)
         # coarsen to at most 10 groups per column so pairs are comparable across widths

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ....seeding import step_seed, torch_generator, torch_rng
 from ..base import Conditions, Progress
 from .common import (
     SAMPLE_BATCH,
@@ -30,7 +31,6 @@ from .common import (
     check_fit_options,
     draw,
     embed_dim,
-    init_seed,
     module_to_arrays,
     pick_device,
     sequential_sample,
@@ -128,16 +128,20 @@ class DiffusionModel:
         """Train the denoising network on the code matrix."""
         self.cards_ = [int(c) for c in cards]
         dev = pick_device(self.device)
-        init_seed(self.seed)
+        with torch_rng(self.seed, device=dev):  # weight initialisation, without touching global state
+            self._fit(codes, dev, progress)
+        return self
+
+    def _fit(self, codes: np.ndarray, dev: torch.device, progress: Progress) -> None:
         net = MaskNet(self.cards_, self.hidden, self.layers).to(dev)
         train, val = split_validation(codes.astype(np.int64), self.val_share, self.seed)
         tr = torch.from_numpy(train).to(dev)
         va = torch.from_numpy(val).to(dev) if val is not None else None
-        g = torch.Generator().manual_seed(self.seed)
+        g = torch_generator(self.seed)
 
         def val_loss() -> float:
             assert va is not None
-            vg = torch.Generator().manual_seed(self.seed + 1)  # the same masks every epoch
+            vg = torch_generator(step_seed(self.seed, 1))  # the same masks every epoch
             with torch.no_grad():
                 return float(sum(float(net.masked_loss(va, vg)) for _ in range(4)) / 4)
 
@@ -155,7 +159,6 @@ class DiffusionModel:
             device=dev,
         ).to_dict()
         self.net_ = net.to("cpu").eval()
-        return self
 
     # -- sampling -------------------------------------------------------------------------------
     def _logits(self, x: np.ndarray) -> list[np.ndarray]:

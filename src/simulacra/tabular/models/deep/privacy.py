@@ -7,6 +7,11 @@ sampling, per-sample clipping). Bounds of a number come from a ``range`` constra
 there is one (free), else from a noisy histogram over a fixed, data-independent log grid. Categories
 come from noisy counts kept above a threshold set by δ (the stability histogram); the values that do
 not pass it share one bin that decodes to ``OTHER``, never to a real rare value.
+
+The noise comes from fresh OS entropy (:func:`simulacra.seeding.secret_rng`), never from the seed.
+The number of histogram queries is counted from the schema before any data is read (a number column
+learned as a difference of an inequality costs two, like one without a schema range); asking for more
+than were planned is an error, so the budget cannot be overspent.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ import pandas as pd
 from scipy.special import erfc
 
 from ....errors import UsageError
-from ....schema.constraints import Range
+from ....schema.constraints import Formula, Inequality, Range
 from ....schema.kinds import Kind
+from ....seeding import secret_rng
 from ...codecs import CategoricalCodec, Codec, NumericCodec
 
 CODEC_SHARE = 0.2  # share of ε and δ spent on the codecs
@@ -29,6 +35,7 @@ _GRID_PER_OCTAVE = 4  # coarse grid for bounds: 4 cells per doubling of |x|, bot
 _GRID_MAX = 50 * _GRID_PER_OCTAVE  # up to 2**50
 _FINE_CELLS = 160  # cells of the fine histogram between the bounds
 _INT_EXACT = 160  # integer columns spanning at most this many values get one cell per value
+_NUMBERS = (Kind.INTEGER, Kind.FLOAT, Kind.DATETIME)
 
 
 def check_budget(epsilon: float | None, delta: float) -> None:
@@ -68,18 +75,34 @@ class CodecBudget:
         while _tail(z) > per:
             z += 0.05
         self.threshold = 1.0 + z * self.sigma
-        self.rng = np.random.default_rng()  # noise must not be reproducible from a public seed
+        self.rng = secret_rng()  # noise must not be reproducible from a public seed
+        self.used = 0
+
+    def charge(self, queries: int) -> None:
+        """Count ``queries`` histogram releases against the plan; more than planned is an error."""
+        self.used += queries
+        if self.used > self.n_queries:
+            raise RuntimeError(
+                f"the private codecs asked for {self.used} histograms but the budget was split over "
+                f"{self.n_queries}; this is a bug in simulacra, please report it"
+            )
 
     def noisy(self, counts: np.ndarray) -> np.ndarray:
         return counts + self.rng.normal(0.0, self.sigma, size=np.shape(counts))
 
 
-def count_queries(columns: list[tuple[str, str, Kind, Any]], schema: Any) -> tuple[int, int]:
-    """Histogram queries the private codecs will make (2 per number without schema bounds)."""
+def count_queries(schema: Any) -> tuple[int, int]:
+    """Histogram queries the private codecs will make, and how many are of categories, from the schema
+    alone: 2 per number without schema bounds (or learned as a difference), else 1."""
+    cons = getattr(schema, "constraints", [])
+    diffs = {c.parts()[0] for c in cons if isinstance(c, Inequality)}
+    computed = {c.target for c in cons if isinstance(c, Formula)}
     q, cats = 0, 0
-    for name, role, kind, _ in columns:
-        if kind in (Kind.INTEGER, Kind.FLOAT, Kind.DATETIME):
-            q += 1 if (role == "plain" and _schema_bounds(schema, name) != (None, None)) else 2
+    for name in schema.learned_columns():
+        if name in computed:
+            continue
+        if schema.columns[name].kind in _NUMBERS:
+            q += 1 if (name not in diffs and _schema_bounds(schema, name) != (None, None)) else 2
         else:
             q += 1
             cats += 1
@@ -121,6 +144,7 @@ def private_numeric_codec(
     finite = x[~nan]
     integral = kind in (Kind.INTEGER, Kind.DATETIME)
     lo, hi = bounds
+    budget.charge(1 if lo is not None and hi is not None else 2)
     if lo is None or hi is None:
         counts = np.bincount(_grid_index(finite), minlength=2 * _GRID_MAX + 1).astype(float)
         noisy = budget.noisy(counts)
@@ -189,6 +213,8 @@ def private_numeric_codec(
         codec.lo_ = codec.hi_ = np.array([lo], dtype=float)
         codec.inner_ = np.full((1, codec.n_inner + 1), lo, dtype=float)
     codec.integral_ = integral
+    # a row is either missing or in one cell: the count of missing values is one more cell of the same
+    # histogram (no extra query); likewise for categories below
     codec.has_missing_ = bool(budget.noisy(np.array([nan.sum()]))[0] > 4 * budget.sigma)
     return codec
 
@@ -196,6 +222,7 @@ def private_numeric_codec(
 def private_categorical_codec(values: pd.Series, budget: CodecBudget) -> CategoricalCodec:
     """A :class:`CategoricalCodec` keeping the categories whose noisy count clears the threshold."""
     codec = CategoricalCodec()
+    budget.charge(1)
     counts = values.value_counts(dropna=True)
     noisy = budget.noisy(counts.to_numpy(dtype=float))
     keep = (noisy >= budget.threshold) & (noisy >= codec.rare_count)
@@ -220,8 +247,9 @@ class PrivateCodecs:
         self.budget: CodecBudget | None = None
         self.columns: list[dict[str, Any]] = []
 
-    def plan(self, columns: list[tuple[str, str, Kind, Any]], schema: Any) -> None:
-        queries, cats = count_queries(columns, schema)
+    def plan(self, schema: Any) -> None:
+        """Split the budget over the histograms the schema implies (before any data is read)."""
+        queries, cats = count_queries(schema)
         self.budget = CodecBudget(self.epsilon, self.delta, queries, cats)
 
     def make(self, name: str, role: str, kind: Kind, data: Any, schema: Any) -> Codec:
@@ -231,7 +259,7 @@ class PrivateCodecs:
                 "model cannot do; drop the constraint or fit without --epsilon"
             )
         assert self.budget is not None
-        if kind in (Kind.INTEGER, Kind.FLOAT, Kind.DATETIME):
+        if kind in _NUMBERS:
             bounds = _schema_bounds(schema, name) if role == "plain" else (None, None)
             x = np.asarray(data, dtype=float)
             codec = private_numeric_codec(x, kind, self.budget, bounds)
