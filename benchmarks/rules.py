@@ -126,7 +126,7 @@ def child_simulacra(rows: int, out: Path) -> dict[str, Any]:
     from simulacra.rules import run_rules
 
     t0 = time.perf_counter()
-    summary = run_rules("payments", rows, out, 1, None, "parquet", {}, True)
+    summary = run_rules("payments", rows, out, 1, None, "parquet", {})
     wall = time.perf_counter() - t0
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     return {
@@ -146,7 +146,7 @@ def child_transactions_only(rows: int, out: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     from simulacra.rules import load_spec, plan
-    from simulacra.rules.engine import iter_chunks, to_arrow
+    from simulacra.rules.generate import iter_chunks, to_arrow
 
     spec = load_spec("payments")
     p = plan(spec, rows, 1)

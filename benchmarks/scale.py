@@ -132,7 +132,7 @@ def _warm_up() -> int:
 def run(rows: int, seed: int, work: Path) -> dict[str, Any]:
     """Time the three engines on the same job; return every number."""
     from simulacra.rules import load_spec, plan
-    from simulacra.rules.engine import probe
+    from simulacra.rules.generate import probe
     from simulacra.scale import connect_ray, run_job
 
     spec = load_spec("payments", {})

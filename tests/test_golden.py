@@ -96,7 +96,7 @@ def _rules(tmp: Path, pack: str, fmt: str, n: int) -> bytes:
     from simulacra.rules.writer import run_rules
 
     out = tmp / f"{pack}-{fmt}"
-    run_rules(pack, n, out, seed=11, fmt=fmt, quiet=True)
+    run_rules(pack, n, out, seed=11, fmt=fmt)
     return _folder(out)
 
 

@@ -302,7 +302,7 @@ def test_fhir_export_streams_chunks_the_same_as_whole_tables(
 
 
 def test_run_rules_writes_the_pack(tmp_path: Path) -> None:
-    counts = run_rules("ehr", 200, tmp_path / "ehr", seed=1, fmt="csv", quiet=True)
+    counts = run_rules("ehr", 200, tmp_path / "ehr", seed=1, fmt="csv")
     assert counts["patients"] == 200
     for table, rows in counts.items():
         df = pd.read_csv(tmp_path / "ehr" / f"{table}.csv")

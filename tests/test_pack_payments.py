@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from simulacra.rules import SpecError, generate, load_spec, plan, run_rules
-from simulacra.rules.engine import generate_chunk, regenerate_chunk, to_arrow
+from simulacra.rules.generate import generate_chunk, regenerate_chunk, to_arrow
 from simulacra.rules.packs import payments as pay
 
 N = 200_000
@@ -190,7 +190,7 @@ def test_parquet_values_do_not_depend_on_chunk_grouping(tmp_path: Path) -> None:
     frames = {}
     for chunks in (1, 3):
         dest = tmp_path / f"g{chunks}"
-        summary = run_rules("payments", 20_000, dest, 5, chunks, "parquet", {}, True, chunk_rows=4_000)
+        summary = run_rules("payments", 20_000, dest, 5, chunks, "parquet", {}, chunk_rows=4_000)
         frames[chunks] = {t: pd.read_parquet(dest / f"{t}.parquet") for t in summary}
     assert (tmp_path / "g1" / "transactions.parquet").is_dir()
     for table in frames[1]:

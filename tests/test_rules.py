@@ -11,7 +11,7 @@ import pytest
 
 from simulacra.errors import SimulacraError
 from simulacra.rules import SpecError, generate, load_spec, plan, run_rules
-from simulacra.rules.engine import generate_chunk, regenerate_chunk, to_arrow
+from simulacra.rules.generate import generate_chunk, regenerate_chunk, to_arrow
 
 SHOP = Path(__file__).resolve().parents[1] / "examples" / "rules" / "shop.yaml"
 CHUNK = 1_000  # small fixed chunk size so that several chunks are made quickly
@@ -68,7 +68,7 @@ def test_files_hold_the_same_values_whatever_the_chunk_grouping(tmp_path: Path) 
     frames = {}
     for chunks in (1, 2, 100):
         out = tmp_path / f"p{chunks}"
-        summary = run_rules(str(SHOP), 4_500, out, 4, chunks, "parquet", {}, True, chunk_rows=CHUNK)
+        summary = run_rules(str(SHOP), 4_500, out, 4, chunks, "parquet", {}, chunk_rows=CHUNK)
         frames[chunks] = {t: pd.read_parquet(out / f"{t}.parquet") for t in summary}
     assert (tmp_path / "p1" / "customers.parquet").is_dir()  # 5 chunks -> 5 part files
     assert len(list((tmp_path / "p2" / "customers.parquet").iterdir())) == 3
@@ -79,7 +79,7 @@ def test_files_hold_the_same_values_whatever_the_chunk_grouping(tmp_path: Path) 
     texts = []
     for chunks in (1, 3):
         out = tmp_path / f"c{chunks}"
-        run_rules(str(SHOP), 4_500, out, 4, chunks, "csv", {}, True, chunk_rows=CHUNK)
+        run_rules(str(SHOP), 4_500, out, 4, chunks, "csv", {}, chunk_rows=CHUNK)
         texts.append((out / "orders.csv").read_bytes())
     assert texts[0] == texts[1]
 
@@ -309,7 +309,7 @@ tables:
 
 def test_run_rules_output_is_one_dataset_with_the_right_rows(tmp_path: Path) -> None:
     out = tmp_path / "shop"
-    summary = run_rules(str(SHOP), 2_500, out, 1, None, "parquet", {}, True, chunk_rows=CHUNK)
+    summary = run_rules(str(SHOP), 2_500, out, 1, None, "parquet", {}, chunk_rows=CHUNK)
     assert summary["customers"] == 2_500 and summary["orders"] > 0
     for table, rows in summary.items():
         assert len(pd.read_parquet(out / f"{table}.parquet")) == rows
@@ -317,14 +317,14 @@ def test_run_rules_output_is_one_dataset_with_the_right_rows(tmp_path: Path) -> 
 
         assert ds.dataset(out / f"{table}.parquet", format="parquet").count_rows() == rows
     assert sorted(p.name for p in tmp_path.iterdir()) == ["shop"]  # no temp folder left
-    run_rules(str(SHOP), 700, out, 1, None, "jsonl", {}, True, chunk_rows=CHUNK)
+    run_rules(str(SHOP), 700, out, 1, None, "jsonl", {}, chunk_rows=CHUNK)
     assert len(pd.read_json(out / "customers.jsonl", lines=True)) == 700
-    csv_summary = run_rules(str(SHOP), 700, out, 1, None, "csv", {}, True, chunk_rows=CHUNK)
+    csv_summary = run_rules(str(SHOP), 700, out, 1, None, "csv", {}, chunk_rows=CHUNK)
     assert len(pd.read_csv(out / "orders.csv")) == csv_summary["orders"]
 
 
 def test_overrides_change_the_spec(tmp_path: Path) -> None:
-    summary = run_rules(str(SHOP), None, tmp_path / "o", 1, None, "csv", {"customers.rows": "40"}, True)
+    summary = run_rules(str(SHOP), None, tmp_path / "o", 1, None, "csv", {"customers.rows": "40"})
     assert summary["customers"] == 40
     df = pd.read_csv(tmp_path / "o" / "customers.csv")
     assert len(df) == 40
@@ -336,11 +336,10 @@ def test_overrides_change_the_spec(tmp_path: Path) -> None:
         None,
         "csv",
         {"tables.customers.columns.age.mean": "80", "customers.columns.age.sd": "1"},
-        True,
     )
     assert pd.read_csv(tmp_path / "o" / "customers.csv")["age"].between(75, 85).all()
     with pytest.raises(SpecError, match="override customers.colums.age: no field 'colums'"):
-        run_rules(str(SHOP), 10, tmp_path / "x", 1, None, "csv", {"customers.colums.age": "1"}, True)
+        run_rules(str(SHOP), 10, tmp_path / "x", 1, None, "csv", {"customers.colums.age": "1"})
 
 
 def test_a_failure_midway_leaves_no_output_and_a_rerun_resumes(
@@ -359,17 +358,17 @@ def test_a_failure_midway_leaves_no_output_and_a_rerun_resumes(
 
     monkeypatch.setattr(writer, "to_arrow", flaky)
     with pytest.raises(RuntimeError, match="disk on fire"):
-        run_rules(str(SHOP), 3_000, tmp_path / "out", 1, None, "parquet", {}, True, chunk_rows=CHUNK)
+        run_rules(str(SHOP), 3_000, tmp_path / "out", 1, None, "parquet", {}, chunk_rows=CHUNK)
     # no output, only the hidden staging folder with the one finished part (customers + orders)
     assert [x.name for x in tmp_path.iterdir()] == [".out.simulacra-staging"]
     manifest = (tmp_path / ".out.simulacra-staging" / "manifest.jsonl").read_text().splitlines()
     assert len(manifest) == 1
     before = calls["n"]
-    run_rules(str(SHOP), 3_000, tmp_path / "out", 1, None, "parquet", {}, True, chunk_rows=CHUNK)
+    run_rules(str(SHOP), 3_000, tmp_path / "out", 1, None, "parquet", {}, chunk_rows=CHUNK)
     assert calls["n"] - before == 2 * 2  # the two parts left, two tables each: part 0 was not redone
     assert [x.name for x in tmp_path.iterdir()] == ["out"]
     monkeypatch.setattr(writer, "to_arrow", real)
-    run_rules(str(SHOP), 3_000, tmp_path / "clean", 1, None, "parquet", {}, True, chunk_rows=CHUNK)
+    run_rules(str(SHOP), 3_000, tmp_path / "clean", 1, None, "parquet", {}, chunk_rows=CHUNK)
     for table in ("customers", "orders"):
         resumed = sorted((tmp_path / "out" / f"{table}.parquet").iterdir())
         clean = sorted((tmp_path / "clean" / f"{table}.parquet").iterdir())
@@ -390,10 +389,10 @@ def test_a_changed_job_does_not_reuse_staged_parts(tmp_path: Path, monkeypatch: 
 
     monkeypatch.setattr(writer, "to_arrow", flaky)
     with pytest.raises(RuntimeError):
-        run_rules(str(SHOP), 3_000, tmp_path / "out", 1, None, "csv", {}, True, chunk_rows=CHUNK)
+        run_rules(str(SHOP), 3_000, tmp_path / "out", 1, None, "csv", {}, chunk_rows=CHUNK)
     monkeypatch.setattr(writer, "to_arrow", real)
-    run_rules(str(SHOP), 3_000, tmp_path / "out", 2, None, "csv", {}, True, chunk_rows=CHUNK)  # other seed
-    run_rules(str(SHOP), 3_000, tmp_path / "ref", 2, None, "csv", {}, True, chunk_rows=CHUNK)
+    run_rules(str(SHOP), 3_000, tmp_path / "out", 2, None, "csv", {}, chunk_rows=CHUNK)  # other seed
+    run_rules(str(SHOP), 3_000, tmp_path / "ref", 2, None, "csv", {}, chunk_rows=CHUNK)
     for table in ("customers", "orders"):
         got = (tmp_path / "out" / f"{table}.csv").read_bytes()
         assert got == (tmp_path / "ref" / f"{table}.csv").read_bytes()
@@ -407,9 +406,9 @@ def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
     ):
         args = {"n": 10, "chunks": None, "fmt": "csv"} | kwargs
         with pytest.raises(SimulacraError, match=message):
-            run_rules(str(SHOP), args["n"], tmp_path / "o", 1, args["chunks"], args["fmt"], {}, True)
+            run_rules(str(SHOP), args["n"], tmp_path / "o", 1, args["chunks"], args["fmt"], {})
     with pytest.raises(SpecError, match=r"no such spec file or pack \(packs: .*shop"):
-        run_rules(str(tmp_path / "nope.yaml"), 10, tmp_path / "o", 1, None, "csv", {}, True)
+        run_rules(str(tmp_path / "nope.yaml"), 10, tmp_path / "o", 1, None, "csv", {})
     assert list(tmp_path.iterdir()) == []
 
 
@@ -552,7 +551,7 @@ def test_bad_specs_name_file_line_and_field(tmp_path: Path, text: str, line: int
     path.write_text(text)
     out = tmp_path / "out"
     with pytest.raises(SpecError) as info:
-        run_rules(str(path), None, out, 1, None, "parquet", {}, True)
+        run_rules(str(path), None, out, 1, None, "parquet", {})
     text_msg = str(info.value)
     assert text_msg.startswith(f"{path}: line {line}: "), text_msg
     assert message in text_msg, text_msg
@@ -611,7 +610,7 @@ tables:
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
 def test_empty_chunks_and_empty_tables_are_written(tmp_path: Path, fmt: str) -> None:
-    summary = run_rules(EDGE, None, tmp_path / "o", 2, 1, fmt, {}, True, chunk_rows=CHUNK)
+    summary = run_rules(EDGE, None, tmp_path / "o", 2, 1, fmt, {}, chunk_rows=CHUNK)
     assert summary["a"] == 2500 and summary["z"] == 0 and summary["b"] < 10
     if fmt == "parquet":
         a = pd.read_parquet(tmp_path / "o" / "a.parquet")
@@ -635,7 +634,7 @@ def test_bundled_pack_loads_by_name(tmp_path: Path) -> None:
     from simulacra.rules.spec import PACKS_DIR
 
     assert yaml.safe_load((PACKS_DIR / "shop.yaml").read_text()) == yaml.safe_load(SHOP.read_text())
-    summary = run_rules("shop", 300, tmp_path / "o", 1, None, "csv", {}, True)
+    summary = run_rules("shop", 300, tmp_path / "o", 1, None, "csv", {})
     assert summary["customers"] == 300
     assert len(pd.read_csv(tmp_path / "o" / "orders.csv")) == summary["orders"] > 0
 
@@ -653,7 +652,7 @@ tables:
       name: {type: person, field: first_name, missing: 0.5}
       y: {type: expression, expr: "x * 2"}
 """
-    run_rules(spec, None, tmp_path / "o", 1, None, "parquet", {}, True, chunk_rows=CHUNK)
+    run_rules(spec, None, tmp_path / "o", 1, None, "parquet", {}, chunk_rows=CHUNK)
     df = pd.read_parquet(tmp_path / "o" / "t.parquet")
     shares = df.isna().mean()
     for column, share in {"id": 0.2, "s": 0.1, "x": 0.3, "at": 0.05, "name": 0.5}.items():
@@ -662,10 +661,32 @@ tables:
     assert df["id"].dropna().is_unique
 
 
-def test_progress_bar_mode_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    summary = run_rules(str(SHOP), 1_500, tmp_path / "o", 1, None, "parquet", {}, False, chunk_rows=CHUNK)
-    assert summary["customers"] == 1_500
-    assert capsys.readouterr().out == ""  # progress goes to stderr only (and only on a terminal)
+def test_progress_hears_every_row_once(tmp_path: Path) -> None:
+    from simulacra.progress import Progress
+
+    class Recorder(Progress):
+        def __init__(self) -> None:
+            super().__init__()
+            self.starts: list[tuple[int | None, str | None]] = []
+            self.steps: list[int] = []
+
+        def start(self, total: int | None, label: str | None = None) -> None:
+            super().start(total, label)
+            self.starts.append((total, label))
+
+        def advance(self, k: int = 1) -> None:
+            super().advance(k)
+            self.steps.append(k)
+
+    seen = Recorder()
+    summary = run_rules(str(SHOP), 1_500, tmp_path / "o", 1, None, "parquet", {}, seen, chunk_rows=CHUNK)
+    total = sum(summary.values())
+    assert seen.starts == [(total, "rules")]
+    assert sum(seen.steps) == seen.done == total
+    assert len(seen.steps) == 2  # one report per unit (1,500 customers in chunks of 1,000)
+    plain: list[int] = []  # a plain callable is a progress too
+    run_rules(str(SHOP), 1_500, tmp_path / "p", 1, None, "csv", {}, plain.append, chunk_rows=CHUNK)
+    assert sum(plain) == total
 
 
 def test_cli_rules_writes_tables_and_refuses_bad_specs(tmp_path: Path) -> None:

@@ -45,8 +45,8 @@ def adult_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv", "jsonl"])
 def test_rules_on_two_local_processes_give_the_same_bytes(tmp_path: Path, fmt: str) -> None:
-    one = run_rules(str(SHOP), 4_500, tmp_path / "one", 7, None, fmt, {}, True, chunk_rows=CHUNK)
-    two = run_rules(str(SHOP), 4_500, tmp_path / "two", 7, None, fmt, {}, True, chunk_rows=CHUNK, workers=2)
+    one = run_rules(str(SHOP), 4_500, tmp_path / "one", 7, None, fmt, {}, chunk_rows=CHUNK)
+    two = run_rules(str(SHOP), 4_500, tmp_path / "two", 7, None, fmt, {}, chunk_rows=CHUNK, workers=2)
     assert one == two and one["customers"] == 4_500
     a, b = _files(tmp_path / "one"), _files(tmp_path / "two")
     assert a == b and len(a) >= 2
@@ -54,9 +54,9 @@ def test_rules_on_two_local_processes_give_the_same_bytes(tmp_path: Path, fmt: s
 
 
 def test_rules_and_fhir_on_ray_give_the_same_bytes(tmp_path: Path, ray_local) -> None:  # noqa: ANN001
-    run_rules("payments", 3_000, tmp_path / "local", 3, None, "parquet", {}, True, chunk_rows=CHUNK)
+    run_rules("payments", 3_000, tmp_path / "local", 3, None, "parquet", {}, chunk_rows=CHUNK)
     run_rules(
-        "payments", 3_000, tmp_path / "ray", 3, None, "parquet", {}, True, chunk_rows=CHUNK, engine="ray"
+        "payments", 3_000, tmp_path / "ray", 3, None, "parquet", {}, chunk_rows=CHUNK, engine="ray"
     )
     local, remote = _files(tmp_path / "local"), _files(tmp_path / "ray")
     assert local == remote
@@ -69,8 +69,8 @@ def test_rules_and_fhir_on_ray_give_the_same_bytes(tmp_path: Path, ray_local) ->
         f"select count(*), sum(is_fraud::int) from read_parquet('{parts}')"
     ).fetchall()
     assert (rows, frauds) == (3_000, int(frame["is_fraud"].sum()))
-    run_rules("ehr", 600, tmp_path / "fl", 1, None, "fhir", {}, True, chunk_rows=200)
-    run_rules("ehr", 600, tmp_path / "fr", 1, None, "fhir", {}, True, chunk_rows=200, engine="ray")
+    run_rules("ehr", 600, tmp_path / "fl", 1, None, "fhir", {}, chunk_rows=200)
+    run_rules("ehr", 600, tmp_path / "fr", 1, None, "fhir", {}, chunk_rows=200, engine="ray")
     assert _files(tmp_path / "fl") == _files(tmp_path / "fr")
     assert (tmp_path / "fr" / "Patient.ndjson").read_text().count("\n") == 600
 
@@ -96,10 +96,10 @@ def test_sample_on_processes_and_ray_is_the_stream_written_by_one_process(
 def test_sample_chunk_is_the_kth_chunk_of_the_sample(adult_model: Path) -> None:
     synth = TabularSynthesizer.load(adult_model)
     whole = synth.sample(70_000, conditions={"sex": "Female"}, seed=2)
-    last = synth.sample_chunk(70_000, 1, conditions={"sex": "Female"}, seed=2)
+    last = synth.sample_chunk(synth.plan(70_000, conditions={"sex": "Female"}, seed=2), 1)
     pd.testing.assert_frame_equal(last, whole.iloc[65_536:].reset_index(drop=True))
     with pytest.raises(SimulacraError, match="chunk 2 is out of range"):
-        synth.sample_chunk(70_000, 2, seed=2)
+        synth.sample_chunk(synth.plan(70_000, seed=2), 2)
 
 
 class _DiesOnce:

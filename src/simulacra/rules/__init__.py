@@ -2,13 +2,13 @@
 
 Fast (vectorised numpy) and deterministic at any scale: every value is a function of the seed, the
 table, the column and the fixed-size chunk it falls in. See :mod:`simulacra.rules.spec` for the spec
-language, :mod:`simulacra.rules.engine` for generation and :func:`run_rules` for writing.
+language, :mod:`simulacra.rules.generate` for generation and :func:`run_rules` for writing.
 """
 
 from __future__ import annotations
 
-from .engine import RULES_CHUNK_ROWS, generate, plan
 from .errors import SpecError
+from .generate import RULES_CHUNK_ROWS, generate, plan
 from .spec import DISTRIBUTIONS, Spec, list_packs, load_spec
 from .writer import FORMATS, run_rules
 

@@ -6,7 +6,6 @@ import hashlib
 import math
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import UsageError
-from ..io import current_umask
-from ..scale.engine import ENGINES, concat_files, run_job
-from .engine import RULES_CHUNK_ROWS, Plan, iter_chunks, plan, probe, to_arrow
+from ..io import ChunkWriter, current_umask
+from ..progress import ProgressLike, as_progress
+from ..scale.executor import ENGINES, concat_files, run_job
+from .generate import RULES_CHUNK_ROWS, Plan, iter_chunks, plan, probe, to_arrow
 from .spec import Spec, load_spec
 
 FORMATS = ("parquet", "csv", "jsonl", "fhir")
@@ -87,17 +87,24 @@ class RulesJob:
         root, p, chunks = self._chunks(unit)
         if self.fmt == "fhir":
             return self._run_fhir(root, p, chunks, staging)
+        # the header goes into the first part only: the parts are concatenated in order
         writers = {
-            t: _PartWriter(staging / t / f"part-{p:05d}.{self.fmt}", self.fmt, p) for t in self.family(root)
+            t: ChunkWriter(staging / t / f"part-{p:05d}.{self.fmt}", self.fmt, header=p == 0)
+            for t in self.family(root)
         }
         try:
             for table, _k, data in iter_chunks(spec, self.plan, root, chunks):
                 writers[table].write(to_arrow(spec, table, data))
                 del data  # let the chunk go before the next one is made (flat memory)
-            return [{**w.close(), "table": t, "part": p} for t, w in writers.items()]
-        finally:
+            entries = []
+            for t, w in writers.items():
+                path = w.close()
+                entries.append({"file": str(path), "bytes": path.stat().st_size, "table": t, "part": p})
+            return entries
+        except BaseException:
             for w in writers.values():
                 w.abort()
+            raise
 
     def _run_fhir(self, root: str, p: int, chunks: range, staging: Path) -> list[dict[str, Any]]:
         from .fhir import FhirWriter
@@ -165,62 +172,6 @@ class RulesJob:
 _SPECS: dict[tuple, Spec] = {}
 
 
-class _PartWriter:
-    """One part file of one table, streamed chunk by chunk to a temporary name, renamed on close."""
-
-    def __init__(self, path: Path, fmt: str, part: int) -> None:
-        self.path, self.fmt, self.part = path, fmt, part
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        self.schema: pa.Schema | None = None
-        self.writer: Any = None
-        self.fh: Any = None
-        self.chunks = 0
-
-    def write(self, table: pa.Table) -> None:
-        if self.fmt == "parquet":
-            if self.writer is None:
-                self.schema = table.schema
-                self.writer = pq.ParquetWriter(self.tmp, self.schema)
-            elif table.schema != self.schema:
-                table = table.cast(self.schema)
-            self.writer.write_table(table)
-        else:
-            if self.fh is None:
-                self.fh = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115 - kept open
-            df = table.to_pandas()
-            if self.fmt == "csv":
-                df.to_csv(self.fh, index=False, header=self.part == 0 and self.chunks == 0)
-            elif len(df):
-                text = df.to_json(orient="records", lines=True, date_format="iso", date_unit="us")
-                self.fh.write(text if text.endswith("\n") else text + "\n")
-        self.chunks += 1
-
-    def close(self) -> dict[str, Any]:
-        """Finish the part and move it into place; return its manifest entry."""
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-        elif self.fmt == "parquet":  # no chunk at all: an empty part keeps the column names
-            pq.write_table(pa.table({}), self.tmp)
-        if self.fh is not None:
-            self.fh.close()
-            self.fh = None
-        elif self.fmt != "parquet":
-            self.tmp.write_text("", encoding="utf-8")
-        os.replace(self.tmp, self.path)
-        return {"file": str(self.path), "bytes": self.path.stat().st_size}
-
-    def abort(self) -> None:
-        """Drop an unfinished part (after an error)."""
-        if self.writer is not None:
-            self.writer.close()
-        if self.fh is not None:
-            self.fh.close()
-        if self.tmp.exists():
-            self.tmp.unlink()
-
-
 def run_rules(
     spec_or_pack: str,
     n: int | None,
@@ -229,7 +180,7 @@ def run_rules(
     chunks: int | None = None,
     fmt: str = "parquet",
     overrides: dict[str, str] | None = None,
-    quiet: bool = False,
+    progress: ProgressLike = None,
     chunk_rows: int = RULES_CHUNK_ROWS,
     engine: str = "local",
     workers: int | None = None,
@@ -240,8 +191,9 @@ def run_rules(
     ``seed`` overrides the spec's ``seed`` (``None`` keeps it, default 0). ``chunks`` is how many
     chunks go into one Parquet part file (default 1); it never changes the values. ``engine`` and
     ``workers`` choose who runs the parts (this process, local processes, or Ray); they never change
-    the bytes. Parts go to a hidden staging folder beside ``out``; a re-run after a crash skips the
-    parts already written, and the tables are moved into ``out`` only when all are complete.
+    the bytes. ``progress`` hears of every row written (:mod:`simulacra.progress`). Parts go to a
+    hidden staging folder beside ``out``; a re-run after a crash skips the parts already written,
+    and the tables are moved into ``out`` only when all are complete.
     ``chunk_rows`` is internal (tests): changing it changes the values a seed produces.
     """
     fmt = str(fmt).lower()
@@ -271,9 +223,9 @@ def run_rules(
         raise UsageError(f"{out}: exists and is not a folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     job = RulesJob(spec_or_pack, overrides or {}, n, fmt, chunks or 1, p)
-    total = sum(p.rows(t) for t in spec.tables)
-    with _progress(quiet, total) as advance:
-        return run_job(job, out, engine, workers, progress=advance)
+    progress = as_progress(progress)
+    progress.start(sum(p.rows(t) for t in spec.tables), "rules")
+    return run_job(job, out, engine, workers, progress=progress)
 
 
 def _move_into(tmp: Path, out: Path, names: list[str]) -> None:
@@ -291,43 +243,3 @@ def _move_into(tmp: Path, out: Path, names: list[str]) -> None:
         elif target.exists() or target.is_symlink():
             target.unlink()
         os.replace(tmp / name, target)
-
-
-class _progress:
-    """A rich progress bar over all rows (count and rate), silent when ``quiet``."""
-
-    def __init__(self, quiet: bool, total: int):
-        self.quiet, self.total = quiet, total
-        self.bar: Any = None
-
-    def __enter__(self):  # noqa: ANN204
-        if self.quiet:
-            return lambda _rows: None
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        console = Console(stderr=True)
-        self.start = time.perf_counter()
-        self.bar = Progress(
-            TextColumn("[bold]rules"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]} rows/s"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal,
-        )
-        self.bar.__enter__()
-        task = self.bar.add_task("rules", total=self.total, rate="-")
-
-        def advance(rows: int) -> None:
-            done = self.bar.tasks[0].completed + rows
-            rate = done / max(time.perf_counter() - self.start, 1e-9)
-            self.bar.update(task, advance=rows, rate=f"{rate:,.0f}")
-
-        return advance
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(*exc)

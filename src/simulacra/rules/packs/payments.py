@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from simulacra.rules.engine import NULLS, permute
 from simulacra.rules.errors import SpecError
 from simulacra.rules.expr import Cat
+from simulacra.rules.generate import NULLS, permute
 from simulacra.seeding import derive_rng
 
 PACK = "payments"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import UsageError
+from ..progress import ProgressLike, as_progress
 
 ENGINES = ("local", "ray")
 STAGING_SUFFIX = ".simulacra-staging"
@@ -112,7 +113,7 @@ def run_job(
     out: Path,
     engine: str = "local",
     workers: int | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressLike = None,
     address: str | None = None,
     finish: bool = True,
     report_done: bool = True,
@@ -126,7 +127,8 @@ def run_job(
 
     ``finish=False`` stops before assembling: the staging folder stays and the units' manifest
     entries are returned (a job that grows in rounds calls again with more units).
-    ``report_done=False`` does not count units written before this call in ``progress``.
+    ``progress`` hears of each unit's rows as it is written (:mod:`simulacra.progress`);
+    ``report_done=False`` does not count units written before this call in it.
     """
     if engine not in ENGINES:
         raise UsageError(f"--engine {engine}: use one of {', '.join(ENGINES)}")
@@ -135,7 +137,8 @@ def run_job(
     out = Path(out)
     staging, done = _prepare_staging(job, out)
     todo = [u for u in job.units() if u not in done]
-    if progress and report_done:
+    progress = as_progress(progress)
+    if report_done:
         for u in done:
             progress(job.unit_rows(u))
     with open(staging / MANIFEST, "a", encoding="utf-8") as manifest:
@@ -145,8 +148,7 @@ def run_job(
             manifest.flush()
             os.fsync(manifest.fileno())
             done[unit] = entries
-            if progress:
-                progress(job.unit_rows(unit))
+            progress(job.unit_rows(unit))
     entries = {u: done[u] for u in sorted(done)}
     if not finish:
         return entries

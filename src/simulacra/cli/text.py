@@ -15,17 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from typer.core import TyperGroup
 
 from ..errors import UsageError
+from ..progress import Progress
+from .options import on_engine
+from .render import err, out, progress_bar
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
 
-
-class _SpecFirstGroup(TyperGroup):
+class SpecFirstGroup(TyperGroup):
     """A group whose first argument may be a spec file: ``text SPEC ...`` runs ``text run SPEC ...``."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
@@ -35,39 +33,54 @@ class _SpecFirstGroup(TyperGroup):
 
 
 text_app = typer.Typer(
-    cls=_SpecFirstGroup,
+    cls=SpecFirstGroup,
     help="LLM datasets from a YAML task: `simulacra text SPEC` generates, `simulacra text export` converts.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
 )
 
+BACKENDS = ("embedded", "openai", "anthropic")
+BACKEND_OPTIONS = {
+    "--base-url": ("openai", "anthropic"),
+    "--api": ("openai",),
+    "--structured": ("openai", "embedded"),
+    "--api-key-env": ("openai", "anthropic"),
+    "--timeout": ("openai", "anthropic"),
+    "--threads": ("embedded",),
+}
+"""Which backends read each backend option; given to another backend it is a usage error."""
 
-def _progress_printer(quiet: bool, n: int) -> tuple[Any, Any]:
-    """A rich bar with examples, rate, tokens/s, cost, ETA and rejects; silent with --quiet or off a tty."""
-    if quiet or not err.is_terminal:
-        return None, None
-    bar = Progress(
-        TextColumn("[bold]generating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    )
-    task = bar.add_task("generating", total=n, info="")
+
+def check_backend_options(backend: str, given: dict[str, Any]) -> None:
+    """Refuse a backend option that ``backend`` would ignore (one line naming who reads it)."""
+    if backend not in BACKENDS:
+        raise UsageError(f"--backend {backend!r}: choose {', '.join(BACKENDS)}")
+    for flag, value in given.items():
+        readers = BACKEND_OPTIONS[flag]
+        if value is not None and backend not in readers:
+            raise UsageError(f"{flag} applies to --backend {' or '.join(readers)}, not to '{backend}'")
+    if backend == "embedded" and given.get("--structured") not in (None, "none", "grammar"):
+        raise UsageError(
+            f"--structured {given['--structured']}: the embedded model constrains output with a grammar; "
+            "choose grammar or none"
+        )
+
+
+def _stats_progress(progress: Progress) -> Any:
+    """The text runner's running totals as progress: count kept examples, show rate, tokens and cost."""
 
     def update(stats: Any) -> None:
         elapsed = max(time.monotonic() - stats.started, 1e-6)
         made = stats.accepted - stats.resumed
         reasons = ", ".join(f"{k} {v}" for k, v in stats.reasons.most_common(3))
-        info = f"{made / elapsed:.2f} ex/s  {stats.tokens_out / elapsed:.0f} tok/s  ${stats.cost:.4f}" + (
-            f"  rejects: {reasons}" if reasons else ""
+        progress.status(
+            f"{made / elapsed:.2f} ex/s  {stats.tokens_out / elapsed:.0f} tok/s  ${stats.cost:.4f}"
+            + (f"  rejects: {reasons}" if reasons else "")
         )
-        bar.update(task, completed=stats.accepted, info=info)
+        progress.advance(stats.accepted - progress.done)
 
-    return bar, update
+    return update
 
 
 @text_app.command("run")
@@ -84,19 +97,27 @@ def run_cmd(
         str | None, typer.Option("--model", "-m", help="Model name (a GGUF path when embedded).")
     ] = None,
     base_url: Annotated[
-        str | None, typer.Option("--base-url", help="Server URL, e.g. http://127.0.0.1:8000/v1.")
+        str | None, typer.Option("--base-url", help="openai/anthropic: server URL, e.g. http://127.0.0.1:8000/v1.")
     ] = None,
-    api: Annotated[str, typer.Option("--api", help="openai backend: chat or completions.")] = "chat",
+    api: Annotated[
+        str | None, typer.Option("--api", help="openai backend: chat (default) or completions.")
+    ] = None,
     structured: Annotated[
-        str | None, typer.Option("--structured", help="json_schema, json_object, grammar or none.")
+        str | None,
+        typer.Option(
+            "--structured", help="openai: json_schema, json_object, grammar or none; embedded: grammar, none."
+        ),
     ] = None,
     api_key_env: Annotated[
-        str | None, typer.Option("--api-key-env", help="Environment variable holding the API key.")
+        str | None,
+        typer.Option("--api-key-env", help="openai/anthropic: environment variable holding the key."),
     ] = None,
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", "-c", help="Most requests in flight.")
     ] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 120.0,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="openai/anthropic: seconds per request (default 120).")
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (default: the spec's, else 0).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted --out file.")] = False,
     overwrite: Annotated[
@@ -113,7 +134,7 @@ def run_cmd(
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not cache requests.")] = False,
     threads: Annotated[
-        int | None, typer.Option("--threads", help="CPU threads of the embedded model.")
+        int | None, typer.Option("--threads", help="embedded: CPU threads of the model.")
     ] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="local (this process, or --workers processes) or ray.")
@@ -124,11 +145,8 @@ def run_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Generate a dataset from a task spec (the model writes the text, the program picks the labels)."""
-    from .accounting import load_prices
-    from .backends import make_backend
-    from .runner import Job, run_job, side_folder
-    from .runner import dry_run as plan_dry_run
-    from .spec import load_task
+    from ..text import Job, load_task
+    from ..text.accounting import load_prices
 
     if n is not None and n <= 0:
         raise UsageError(f"-n must be a positive number of examples, got {n}")
@@ -142,33 +160,19 @@ def run_cmd(
         raise UsageError(
             f"--out {output}: the output is JSONL; name it *.jsonl (then `simulacra text export`)"
         )
-    task = load_task(spec)
-    job = Job(task, n=n, seed=seed)
+    check_backend_options(
+        backend,
+        {"--base-url": base_url, "--api": api, "--structured": structured, "--api-key-env": api_key_env,
+         "--timeout": timeout, "--threads": threads},
+    )
+    backend_args = {
+        "kind": backend, "model": model, "base_url": base_url, "api": api, "structured": structured,
+        "api_key_env": api_key_env, "timeout": timeout, "concurrency": concurrency, "n_threads": threads,
+    }
+    job = Job(load_task(spec), n=n, seed=seed)
     table = load_prices(prices)
     if dry_run:
-        be = None
-        if backend == "embedded":
-            try:
-                be = make_backend("embedded", model=model, n_threads=threads)
-            except UsageError:
-                be = None  # estimate with 4 characters a token
-        est = plan_dry_run(job, be, prices=table, model=model or (be.model if be else None))
-        for p in est["prompts"]:
-            out.print(
-                f"── example {p['index']} {json.dumps(p['attributes'], ensure_ascii=False)}", markup=False
-            )
-            out.print(p["prompt"], markup=False)
-        cost = (
-            f"${est['cost_usd']:.4f} (at most ${est['cost_usd_max']:.4f})"
-            if est["price_known"]
-            else (f"unknown: no price for '{est['model']}' (pass --prices FILE)")
-        )
-        out.print(
-            f"estimate for {est['n']:,} examples: ~{est['tokens_in_total']:,} tokens in "
-            f"({est['tokens_in_per_example']:.0f} per example), ~{est['tokens_out_total']:,} tokens out "
-            f"(max_tokens {est['max_tokens']}), cost {cost}; nothing was sent",
-            markup=False,
-        )
+        _dry_run(job, backend_args, table, output, engine, workers)
         return
     if output is None:
         raise UsageError("--out FILE.jsonl is required (or --dry-run to only see prompts and the estimate)")
@@ -181,49 +185,74 @@ def run_cmd(
         raise UsageError(
             f"{output}: folder {output.parent} does not exist; create it or choose another --out"
         )
-    if workers is not None and workers < 1:
-        raise UsageError(f"--workers {workers}: must be at least 1")
-    if engine != "local" or (workers or 1) > 1:
-        _run_on_engine(
-            spec,
-            output,
-            job.n,
-            seed,
-            engine,
-            workers,
-            overwrite,
-            budget,
-            no_cache,
-            quiet,
-            {
-                "kind": backend,
-                "model": model,
-                "base_url": base_url,
-                "api": api,
-                "structured": structured,
-                "api_key_env": api_key_env,
-                "timeout": timeout,
-                "concurrency": concurrency,
-                "n_threads": threads,
-            },
-        )
+    if on_engine(engine, workers):
+        _run_on_engine(spec, output, job.n, seed, engine, workers, overwrite, budget, no_cache, quiet,
+                       backend_args)
         return
-    be = make_backend(
-        backend,
-        model=model,
-        base_url=base_url,
-        api=api,
-        structured=structured,
-        api_key_env=api_key_env,
-        timeout=timeout,
-        concurrency=concurrency,
-        n_threads=threads,
+    _run_here(job, output, backend_args, resume, overwrite, budget, no_cache, table, quiet)
+
+
+def _backend(args: dict[str, Any]) -> Any:
+    from ..text import make_backend
+
+    kind = args["kind"]
+    return make_backend(kind, **{k: v for k, v in args.items() if k != "kind" and v is not None})
+
+
+def _dry_run(
+    job: Any, backend_args: dict[str, Any], table: Any, output: Path | None, engine: str, workers: int | None
+) -> None:
+    """Print three prompts, the token and cost estimate, and the run these options would start."""
+    from ..text import dry_run as plan_dry_run
+
+    be = None
+    if backend_args["kind"] == "embedded":
+        try:
+            be = _backend(backend_args)
+        except UsageError:
+            be = None  # estimate with 4 characters a token
+    model = backend_args["model"]
+    est = plan_dry_run(job, be, prices=table, model=model or (be.model if be else None))
+    for p in est["prompts"]:
+        out.print(f"── example {p['index']} {json.dumps(p['attributes'], ensure_ascii=False)}", markup=False)
+        out.print(p["prompt"], markup=False)
+    cost = (
+        f"${est['cost_usd']:.4f} (at most ${est['cost_usd_max']:.4f})"
+        if est["price_known"]
+        else (f"unknown: no price for '{est['model']}' (pass --prices FILE)")
     )
-    bar, update = _progress_printer(quiet, job.n)
-    try:
-        if bar is not None:
-            bar.start()
-        result = run_job(
+    out.print(
+        f"estimate for {est['n']:,} examples: ~{est['tokens_in_total']:,} tokens in "
+        f"({est['tokens_in_per_example']:.0f} per example), ~{est['tokens_out_total']:,} tokens out "
+        f"(max_tokens {est['max_tokens']}), cost {cost}; nothing was sent",
+        markup=False,
+    )
+    given = ", ".join(f"{k} {v}" for k, v in backend_args.items() if v is not None and k != "kind")
+    where = "this process" if not on_engine(engine, workers) else f"{engine} with {workers or 'all'} workers"
+    out.print(
+        f"the run: --backend {backend_args['kind']}{f' ({given})' if given else ''}, on {where}, "
+        f"into {output if output is not None else '(no --out given)'}",
+        markup=False,
+    )
+
+
+def _run_here(
+    job: Any,
+    output: Path,
+    backend_args: dict[str, Any],
+    resume: bool,
+    overwrite: bool,
+    budget: float | None,
+    no_cache: bool,
+    table: Any,
+    quiet: bool,
+) -> None:
+    """`text run` in this process: the request pipeline writes ``output`` append-only."""
+    from ..text import generate_to_file
+
+    be = _backend(backend_args)
+    with progress_bar(quiet, job.n, "generating") as progress:
+        result = generate_to_file(
             job,
             be,
             output,
@@ -232,12 +261,9 @@ def run_cmd(
             budget=budget,
             cache=not no_cache,
             prices=table,
-            concurrency=concurrency,
-            progress=update,
+            concurrency=backend_args["concurrency"],
+            progress=_stats_progress(progress),
         )
-    finally:
-        if bar is not None:
-            bar.stop()
     s = result.stats
     if not quiet:
         reasons = ", ".join(f"{k} {v}" for k, v in s.reasons.most_common()) or "none"
@@ -259,7 +285,6 @@ def run_cmd(
             soft_wrap=True,
         )
         raise typer.Exit(code=3)
-    _ = side_folder  # the side folder's name is printed through result.rejects
 
 
 def _run_on_engine(
@@ -276,9 +301,9 @@ def _run_on_engine(
     backend: dict[str, Any],
 ) -> None:
     """`text run` on local processes or Ray: units of example indices, rounds until n are kept."""
-    from ..cli.main import _progress
-    from .distributed import UNIT_EXAMPLES, generate_on_engine
-    from .runner import side_folder
+    from ..scale import staging_dir
+    from ..text.checkpoint import side_folder
+    from ..text.distributed import UNIT_EXAMPLES, generate_on_engine
 
     if budget is not None:
         raise UsageError(
@@ -288,10 +313,6 @@ def _run_on_engine(
         raise UsageError(
             "--no-cache: units on workers always cache their requests (a retried unit pays nothing twice)"
         )
-    if backend["kind"] not in ("embedded", "openai", "anthropic"):
-        raise UsageError(f"--backend {backend['kind']!r}: choose embedded, openai or anthropic")
-    from ..scale import staging_dir
-
     if output.exists() and not overwrite and not staging_dir(output).exists():
         raise UsageError(
             f"{output}: is complete (an engine run writes it only at the end); --overwrite makes it again"
@@ -299,9 +320,9 @@ def _run_on_engine(
     if overwrite:
         output.unlink(missing_ok=True)
     kwargs = {k: v for k, v in backend.items() if v is not None}
-    with _progress(quiet, n, f"text ({engine})") as step:
+    with progress_bar(quiet, n, f"text ({engine})") as progress:
         stats = generate_on_engine(
-            spec, output, kwargs, n, seed, engine, workers, UNIT_EXAMPLES, progress=step
+            spec, output, kwargs, n, seed, engine, workers, UNIT_EXAMPLES, progress=progress
         )
     if not quiet:
         reasons = ", ".join(f"{k} {v}" for k, v in stats.reasons.most_common()) or "none"
@@ -330,8 +351,12 @@ def export_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
     """Convert generated examples for fine-tuning or analysis."""
-    from .export import export
+    from ..text.export import export
 
+    chat_only = {"--prompt-field": prompt_field, "--completion-field": completion_field, "--system": system}
+    given = [flag for flag, value in chat_only.items() if value is not None]
+    if given and fmt != "openai-chat":
+        raise UsageError(f"{given[0]} applies to --format openai-chat only, not to '{fmt}'")
     path, count = export(
         source, fmt, output, prompt_field=prompt_field, completion_field=completion_field, system=system
     )

@@ -1,0 +1,110 @@
+"""``simulacra evaluate``: the validation report of synthetic data against real train and holdout data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import SimulacraError, UsageError
+from .options import Context, OrderBy, Quiet, Seed, split_list
+from .render import out, print_report, progress_bar
+
+
+def _check_output(path: Path | None, extensions: tuple[str, ...]) -> None:
+    if path is None:
+        return
+    if path.suffix.lower() not in extensions:
+        raise UsageError(f"{path}: expected a {extensions[0]} file name")
+    if not (path.parent if str(path.parent) else Path(".")).is_dir():
+        raise UsageError(f"{path}: folder {path.parent} does not exist")
+
+
+def evaluate_cmd(
+    synthetic: Annotated[Path, typer.Option("--synthetic", help="The synthetic table to check.")],
+    train: Annotated[
+        Path, typer.Option("--train", help="The real table the synthetic data was learned from.")
+    ],
+    holdout: Annotated[Path, typer.Option("--holdout", help="Real rows the generator never saw.")],
+    target: Annotated[
+        str | None, typer.Option("--target", help="Column to predict (utility section).")
+    ] = None,
+    out_html: Annotated[Path | None, typer.Option("--out", "-o", help="Write the HTML report here.")] = None,
+    out_json: Annotated[Path | None, typer.Option("--json", help="Write every number as JSON here.")] = None,
+    sections: Annotated[
+        str, typer.Option("--sections", help="Comma-separated: fidelity,utility,privacy.")
+    ] = ("fidelity,utility,privacy"),
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit with code 1 when the verdict is fail.")
+    ] = False,
+    sequence_key: Annotated[
+        str | None, typer.Option("--sequence-key", help="Entity column: add the sequence checks.")
+    ] = None,
+    order_by: OrderBy = None,
+    context: Context = None,
+    text_field: Annotated[
+        str | None,
+        typer.Option("--text-field", help="Field holding the texts: run the text checks (--target: label)."),
+    ] = None,
+    no_embeddings: Annotated[
+        bool,
+        typer.Option("--no-embeddings", help="With --text-field: skip sentence embeddings (TF-IDF only)."),
+    ] = False,
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Check synthetic data against real train and holdout data: fidelity, utility, privacy.
+
+    With --text-field the rows are texts: diversity, realism, train-synthetic/test-real, leakage."""
+    from ..evaluate.report import SECTIONS, evaluate
+    from ..evaluate.text import SECTION_ALIASES, TEXT_SECTIONS
+    from ..io import read_table
+
+    chosen = split_list(sections)
+    allowed = SECTIONS if text_field is None else TEXT_SECTIONS + tuple(SECTION_ALIASES)
+    bad = [x for x in chosen if x not in allowed]
+    if bad or not chosen:
+        raise UsageError(
+            f"--sections: unknown section '{bad[0] if bad else sections}'; choose from {', '.join(allowed)}"
+        )
+    if no_embeddings and text_field is None:
+        raise UsageError("--no-embeddings applies to texts only; give --text-field or drop it")
+    _check_output(out_html, (".html", ".htm"))
+    _check_output(out_json, (".json",))
+    frames = {}
+    for role, path in (("train", train), ("holdout", holdout), ("synthetic", synthetic)):
+        try:
+            frames[role] = read_table(path)
+        except SimulacraError as exc:
+            raise type(exc)(f"--{role} {exc}") from None
+    if sequence_key is None and (order_by is not None or context is not None):
+        raise UsageError("--order-by and --context need --sequence-key (the column naming each entity)")
+    steps = len(chosen) + (sequence_key is not None) if text_field is None else len(TEXT_SECTIONS) + 1
+    with progress_bar(quiet, steps, "checking") as progress:
+        report = evaluate(
+            synthetic=frames["synthetic"],
+            train=frames["train"],
+            holdout=frames["holdout"],
+            target=target,
+            sections=chosen,
+            seed=seed,
+            sources={"synthetic": str(synthetic), "train": str(train), "holdout": str(holdout)},
+            progress=lambda _section: progress(),
+            sequence_key=sequence_key,
+            order_by=order_by,
+            context=split_list(context) or None,
+            text_field=text_field,
+            embeddings=not no_embeddings,
+        )
+    if out_html is not None:
+        report.save_html(out_html)
+    if out_json is not None:
+        report.save_json(out_json)
+    if not quiet:
+        print_report(report)
+        written = [str(p) for p in (out_html, out_json) if p is not None]
+        if written:
+            out.print(f"written: {', '.join(written)}")
+    if strict and report.verdict == "fail":
+        raise typer.Exit(code=1)
