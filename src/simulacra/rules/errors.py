@@ -1,9 +1,7 @@
-"""The error a bad rules spec raises."""
+"""The error a bad rules spec raises: :class:`simulacra.errors.SpecError`, shared with text task specs."""
 
 from __future__ import annotations
 
-from ..errors import SchemaError
+from ..errors import SpecError
 
-
-class SpecError(SchemaError):
-    """A rules spec is malformed: the message names the file, the line and the field path."""
+__all__ = ["SpecError"]

@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..yamlerrors import located, pydantic_problem, read_yaml
 from . import expr as ex
 from .errors import SpecError
 
@@ -209,7 +210,7 @@ class Spec:
 
     def error(self, path: str, message: str) -> SpecError:
         """A :class:`SpecError` for ``path`` (dotted), with the line when known."""
-        return SpecError(_message(self.source, self.lines, tuple(path.split(".")), message))
+        return SpecError(located(self.source, self.lines, tuple(path.split(".")), message))
 
     @property
     def roots(self) -> list[str]:
@@ -217,56 +218,14 @@ class Spec:
         return [t.name for t in self.tables.values() if t.parent is None]
 
 
-def _message(source: str, lines: dict[tuple[str, ...], int], path: tuple[str, ...], message: str) -> str:
-    line = None
-    for cut in range(len(path), -1, -1):
-        if path[:cut] in lines:
-            line = lines[path[:cut]]
-            break
-    where = ".".join(path)
-    head = f"{source}: line {line}: " if line is not None else f"{source}: "
-    return f"{head}{where}: {message}" if where else f"{head}{message}"
-
-
-def _line_map(text: str) -> dict[tuple[str, ...], int]:
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
-    out: dict[tuple[str, ...], int] = {}
-
-    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
-        out.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                sub = (*path, str(key.value))
-                out[sub] = key.start_mark.line + 1
-                walk(value, sub)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, value in enumerate(node.value):
-                walk(value, (*path, str(i)))
-
-    if root is not None:
-        walk(root, ())
-    return out
-
-
-def _pydantic_message(exc: ValidationError, model: type[BaseModel]) -> tuple[tuple[str, ...], str]:
-    err = exc.errors()[0]
-    loc = tuple(str(p) for p in err["loc"])
-    if err["type"] == "missing":
-        return loc, f"missing required parameter '{loc[-1]}'"
-    if err["type"] == "extra_forbidden":
-        allowed = ", ".join(f for f in model.model_fields if f != "type")
-        return loc, f"unknown parameter '{loc[-1]}' (expected one of {allowed})"
-    return loc, f"{err['msg']} (got {err.get('input')!r})"
-
-
 def _validate(model: type[_Model], raw: Any, prefix: tuple[str, ...], source: str, lines: dict) -> Any:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        loc, msg = _pydantic_message(exc, model)
+        loc, msg = pydantic_problem(exc, model)
         if loc and loc[0] == "if_":
             loc = ("if", *loc[1:])
-        raise SpecError(_message(source, lines, prefix + loc, msg)) from None
+        raise SpecError(located(source, lines, prefix + loc, msg)) from None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -284,14 +243,7 @@ def load_spec(spec: str | Path | dict, overrides: dict[str, str] | None = None) 
         source, raw = "<spec>", spec
     else:
         text, source = _read_text(spec)
-        try:
-            lines = _line_map(text)
-            raw = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}: " if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise SpecError(f"{source}: {where}invalid YAML ({problem})") from None
+        raw, lines = read_yaml(text, source, SpecError)
     if not isinstance(raw, dict):
         raise SpecError(f"{source}: a rules spec must be a mapping with a 'tables' key")
     for key, value in (overrides or {}).items():
@@ -368,7 +320,7 @@ def check_spec(raw: dict, source: str = "<spec>", lines: dict | None = None) -> 
     lines = lines or {}
     model = _validate(_SpecModel, raw, (), source, lines)
     if not model.tables:
-        raise SpecError(_message(source, lines, ("tables",), "the spec defines no tables"))
+        raise SpecError(located(source, lines, ("tables",), "the spec defines no tables"))
     spec = Spec(source, model.seed, {}, lines, params=dict(model.params))
     tables: dict[str, Table] = {}
     for tname, tmodel in model.tables.items():

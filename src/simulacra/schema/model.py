@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from ..errors import SchemaError
+from ..yamlerrors import yaml_problem
 from .constraints import Constraint, Fixed, Formula, Inequality, Range, constraint_label
 from .kinds import LEARNED_KINDS, Kind, PiiKind
 
@@ -169,10 +170,7 @@ def load_schema(path: str | os.PathLike) -> Schema:
     try:
         data = yaml.safe_load(p.read_text())
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SchemaError(f"{p}: {where}{problem} (not valid YAML)") from None
+        raise SchemaError(yaml_problem(str(p), exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SchemaError(f"{p}: cannot be read ({exc.__class__.__name__})") from None
     return Schema.from_dict(data, source=str(p))

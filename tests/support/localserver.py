@@ -1,5 +1,7 @@
 """A small OpenAI-compatible HTTP server for load and fault-injection runs (stdlib asyncio only).
 
+Test and benchmark support, not part of the package.
+
 It answers ``POST /v1/completions`` and ``/v1/chat/completions`` (and ``GET /v1/models``) in one of
 two ways:
 
@@ -135,7 +137,7 @@ class LocalServer:
 
     # ---- lifecycle --------------------------------------------------------------------------------
     def start(self) -> LocalServer:
-        self._thread = threading.Thread(target=self._run, name="simulacra-local-server", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=type(self).__name__, daemon=True)
         self._thread.start()
         if not self._ready.wait(30):
             raise RuntimeError("the local server did not start")
@@ -192,14 +194,15 @@ class LocalServer:
                     k, _, v = h.decode("latin-1").partition(":")
                     headers[k.strip().lower()] = v.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
-                status, payload = await self._respond(method, path, body)
+                status, payload, *more = await self._respond(method, path, headers, body)
                 if status == 0:  # hang, then drop the connection
                     return
+                extra = more[0] if more else ({"Retry-After": "0"} if status == 429 else {})
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode("utf-8")
                 head = (
                     f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
                     f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
-                    + ("Retry-After: 0\r\n" if status == 429 else "")
+                    + "".join(f"{k}: {v}\r\n" for k, v in extra.items())
                     + "Connection: keep-alive\r\n\r\n"
                 )
                 writer.write(head.encode("latin-1") + data)
@@ -216,7 +219,8 @@ class LocalServer:
         self._fault_turn += 1
         return kind
 
-    async def _respond(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+    async def _respond(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple:
+        """``(status, payload)`` or ``(status, payload, extra headers)``; status 0 drops the connection."""
         if method == "GET" and path.rstrip("/").endswith("/models"):
             return 200, {"object": "list", "data": [{"id": self.model, "object": "model"}]}
         if method != "POST" or not path.rstrip("/").endswith(("/completions", "/chat/completions")):
