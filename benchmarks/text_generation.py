@@ -99,7 +99,8 @@ class ServerProcess:
 
 
 def serve(port: int, latency: float, fault_rate: float, hang: float, seed: int) -> None:
-    from simulacra.text.localserver import LocalServer
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test-only server
+    from support.localserver import LocalServer
 
     server = LocalServer(port=port, latency=latency, fault_rate=fault_rate, hang=hang, seed=seed).start()
     print("ready", flush=True)
