@@ -55,6 +55,47 @@ def test_fresh_real_data_passes_and_every_score_has_a_reference(split) -> None:
     for s in _scores(report).values():
         assert s["reference"] is not None or s["not_computable"], s["key"]
     assert 0.45 < _scores(report)["dcr_share"]["value"] < 0.55
+    # the distance scores are judged, not passed by default: fresh real rows are as far as the holdout's
+    assert _scores(report)["dcr_median"]["status"] == "pass"
+    assert _scores(report)["nndr"]["status"] == "pass"
+
+
+def test_distance_scores_warn_on_a_copy(split) -> None:
+    report = simulacra.evaluate(
+        synthetic=_perturbed_copy(split["train"]), train=split["train"], holdout=split["holdout"],
+        sections=["privacy"],
+    )
+    scores = _scores(report)
+    assert scores["dcr_median"]["status"] == "warn", scores["dcr_median"]
+    assert scores["nndr"]["status"] == "warn", scores["nndr"]
+    assert scores["dcr_median"]["value"] < 0.5 * scores["dcr_median"]["reference"]
+
+
+def test_nothing_computable_is_not_a_pass(tmp_path, split, good) -> None:
+    report = simulacra.evaluate(
+        synthetic=good, train=split["train"], holdout=split["holdout"], sections=["utility"]
+    )
+    assert report.verdict == "n/a"
+    reasons = report.to_dict()["verdict"]["reasons"]
+    assert reasons[0].startswith("Not computable") and any("--target" in r for r in reasons)
+    html = report.save_html(tmp_path / "r.html").read_text()
+    assert "Not computable" in html and "Pass —" not in html
+
+
+def test_fidelity_is_compared_at_equal_sizes(split) -> None:
+    from simulacra.evaluation.tabular.fidelity import accuracy
+
+    small = split["holdout"].head(500)
+    report = simulacra.evaluate(
+        synthetic=split["fresh"], train=split["train"], holdout=small, sections=["fidelity"]
+    )
+    fid = report.to_dict()["sections"]["fidelity"]
+    acc = _scores(report)["accuracy"]
+    assert fid["compared_rows"] == 500
+    # a fresh real sample 8x the holdout's size scores like the holdout once both have 500 rows ...
+    assert abs(acc["value"] - acc["reference"]) < 0.015, acc
+    # ... while on all its rows it would look clearly better than real data (accuracy rises with n)
+    assert accuracy(split["train"], split["fresh"])["overall"] > acc["reference"] + 0.025
 
 
 def test_default_synthesizer_passes(split, good) -> None:

@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
-from simulacra.evaluate import plots
-from simulacra.evaluate.html import format_value, render_fragment, render_html
+from simulacra.evaluation import figures as plots
+from simulacra.evaluation.html import format_value, render_fragment, render_html
+from simulacra.evaluation.tabular import plots as table_plots
 
 BINS = 10
 PAIR_COLUMNS = ["age", "education", "marital-status", "occupation", "hours-per-week", "sex", "income"]
@@ -425,9 +426,9 @@ def test_figures_are_clean_deterministic_svg(report: dict[str, Any]) -> None:
     fid = report["sections"]["fidelity"]["figures"]
     calls: list[tuple[Callable[..., str], dict[str, Any]]] = [
         (plots.marginal_svg, fid["marginals"][0]),
-        (plots.pairs_heatmap_svg, fid["pairs"]),
-        (plots.dcr_histogram_svg, report["sections"]["privacy"]["figures"]["dcr"]),
-        (plots.importance_svg, report["sections"]["utility"]["figures"]["importance"]),
+        (table_plots.pairs_heatmap_svg, fid["pairs"]),
+        (table_plots.dcr_histogram_svg, report["sections"]["privacy"]["figures"]["dcr"]),
+        (table_plots.importance_svg, report["sections"]["utility"]["figures"]["importance"]),
     ]
     for fn, data in calls:
         svg = fn(data)
@@ -473,9 +474,9 @@ def test_marginal_without_holdout_and_bad_input() -> None:
     with pytest.raises(ValueError, match="expected 2"):
         plots.marginal_svg({"column": "x", "labels": ["a", "b"], "train": [1.0]})
     with pytest.raises(ValueError, match="two columns"):
-        plots.pairs_heatmap_svg({"columns": ["a"], "synthetic": [[1.0]]})
+        table_plots.pairs_heatmap_svg({"columns": ["a"], "synthetic": [[1.0]]})
     with pytest.raises(ValueError, match="no features"):
-        plots.importance_svg({"features": [], "real": []})
+        table_plots.importance_svg({"features": [], "real": []})
 
 
 def test_thirty_marginals_all_render(report: dict[str, Any]) -> None:

@@ -16,19 +16,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulacra.evaluate.text.diversity import (
+from simulacra.evaluation.text.diversity import (
     attribute_columns,
     combination_coverage,
     distinct_n,
     duplicate_shares,
     vendi_score,
 )
-from simulacra.evaluate.text.embed import INSTALL_HINT, Embedder, load_embedder
-from simulacra.evaluate.text.leakage import pii_report, shared_spans, verbatim_share
-from simulacra.evaluate.text.realism import detection_auc, tfidf_vectors
-from simulacra.evaluate.text.report import evaluate_text
-from simulacra.evaluate.text.tokens import tokenize_all
-from simulacra.evaluate.text.utility import tstr_text
+from simulacra.evaluation.text.embed import INSTALL_HINT, Embedder, load_embedder
+from simulacra.evaluation.text.leakage import pii_report, shared_spans, verbatim_share
+from simulacra.evaluation.text.realism import detection_auc, tfidf_vectors
+from simulacra.evaluation.text.report import evaluate_text
+from simulacra.evaluation.text.tokens import tokenize_all
+from simulacra.evaluation.text.utility import tstr_text
 
 LABELS = ("fresh", "rotten")
 
@@ -288,7 +288,7 @@ def test_numeric_labels_and_missing_rows(splits: dict[str, pd.DataFrame]) -> Non
 
 
 def test_html_shows_text_sections(real_report: dict) -> None:
-    from simulacra.evaluate.html import render_html
+    from simulacra.evaluation.html import render_html
 
     page = render_html(real_report)
     for title in ("Diversity", "Realism", "Utility: train-synthetic, test-real", "Leakage and bias",

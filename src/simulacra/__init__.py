@@ -18,10 +18,11 @@ _LAZY = {
     "Schema": "simulacra.schema",
     "infer_schema": "simulacra.schema",
     "load_schema": "simulacra.schema",
+    "evaluate": "simulacra.evaluation.report",
 }
-_SUBMODULES = {"evaluate"}
 
 if TYPE_CHECKING:
+    from .evaluation.report import evaluate
     from .schema import Schema, infer_schema, load_schema
     from .tabular import TabularSynthesizer
 
@@ -31,8 +32,6 @@ def __getattr__(name: str) -> Any:
 
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    if name in _SUBMODULES:  # simulacra.evaluate is a package you can also call
-        return importlib.import_module(f"simulacra.{name}")
     raise AttributeError(f"module 'simulacra' has no attribute {name!r}")
 
 

@@ -1,8 +1,11 @@
-"""Validation of synthetic data against real train and holdout data.
+"""Transitional alias of :mod:`simulacra.evaluation` (the package was renamed so that
+``simulacra.evaluate`` can be a plain function).
 
-``simulacra.evaluate(synthetic=..., train=..., holdout=..., target=...)`` returns a
-:class:`~simulacra.evaluate.report.Report`; the metric functions live in ``fidelity``, ``utility``,
-``privacy`` and ``detection``.
+Old import paths (``simulacra.evaluate.fidelity``, ``.privacy``, ``.utility``, ``.detection``, ``.plots``,
+``.html``, ``.report``, ``.sequences``, ``.text``, ``.text.report``) re-export the new modules' public
+names until every caller imports from :mod:`simulacra.evaluation`; then this folder is deleted. While
+it exists, importing one of these paths binds ``simulacra.evaluate`` to this module, so the module stays
+callable to keep ``simulacra.evaluate(...)`` working.
 """
 
 from __future__ import annotations
@@ -13,15 +16,13 @@ from typing import Any
 
 
 def evaluate(**kwargs: Any) -> Any:
-    """Build the validation report (see :func:`simulacra.evaluate.report.evaluate`)."""
-    from .report import evaluate as _evaluate
+    """:func:`simulacra.evaluation.report.evaluate`."""
+    from simulacra.evaluation.report import evaluate as _evaluate
 
     return _evaluate(**kwargs)
 
 
 class _CallableModule(types.ModuleType):
-    """Lets ``simulacra.evaluate(...)`` be called like a function while staying a package."""
-
     def __call__(self, **kwargs: Any) -> Any:
         return evaluate(**kwargs)
 

@@ -1,4 +1,4 @@
-"""Figures of the text report, drawn like the tabular ones (:mod:`simulacra.evaluate.plots`: inline SVG,
+"""Figures of the text report, drawn like the tabular ones (:mod:`simulacra.evaluation.figures`: inline SVG,
 no pyplot, deterministic): the 2-D embedding map, macro-F1 per training set, and — through the shared
 bar chart — words per text and label shares."""
 
@@ -10,8 +10,17 @@ from typing import Any
 import numpy as np
 from matplotlib.lines import Line2D
 
-from .. import plots
-from ..plots import COLORS, FIGSIZE, _floats, _legend, _new_figure, _style, _to_svg, truncate_label
+from ..figures import (
+    COLORS,
+    FIGSIZE,
+    add_legend,
+    figure_style,
+    floats,
+    marginal_svg,
+    new_figure,
+    to_svg,
+    truncate_label,
+)
 
 MARKERS = ("o", "^", "s", "D", "v", "P")
 GROUPS = {"holdout": "real holdout", "synthetic": "synthetic", "train": "real train (seeds)"}
@@ -28,15 +37,15 @@ def embedding_map_svg(fig_data: Mapping[str, Any]) -> str:
         raise ValueError("the embedding map has no points")
     labels = sorted({lab for g in groups.values() for lab in (g.get("label") or [])})
     marker = {lab: MARKERS[i] for i, lab in enumerate(labels)} if 0 < len(labels) <= len(MARKERS) else {}
-    with _style():
-        fig = _new_figure(FIGSIZE[0] + 0.6, FIGSIZE[1] + 1.2)
+    with figure_style():
+        fig = new_figure(FIGSIZE[0] + 0.6, FIGSIZE[1] + 1.2)
         ax = fig.add_subplot()
         handles = []
         for name in ("holdout", "synthetic", "train"):
             g = groups.get(name)
             if not g:
                 continue
-            x, y = _floats(g.get("x"), f"{name} x"), _floats(g.get("y"), f"{name} y")
+            x, y = floats(g.get("x"), f"{name} x"), floats(g.get("y"), f"{name} y")
             if len(x) != len(y):
                 raise ValueError(f"{name} has {len(x)} x and {len(y)} y values")
             lab = g.get("label") or [None] * len(x)
@@ -66,8 +75,8 @@ def embedding_map_svg(fig_data: Mapping[str, Any]) -> str:
         ax.tick_params(labelbottom=False, labelleft=False, length=0)
         rep = str(fig_data.get("representation") or "embeddings")
         ax.set_title(f"Map of the texts ({truncate_label(rep, 30)})")
-        _legend(fig, handles, [h.get_label() for h in handles])
-        return _to_svg(fig, "Map of real and synthetic texts")
+        add_legend(fig, handles, [h.get_label() for h in handles])
+        return to_svg(fig, "Map of real and synthetic texts")
 
 
 def macro_f1_svg(fig_data: Mapping[str, Any]) -> str:
@@ -79,15 +88,15 @@ def macro_f1_svg(fig_data: Mapping[str, Any]) -> str:
     if not feats:
         raise ValueError("no classifier results")
     setups = ("real", "synthetic", "both")
-    with _style():
-        fig = _new_figure(FIGSIZE[0], max(FIGSIZE[1], 1.0 + 0.7 * len(feats)))
+    with figure_style():
+        fig = new_figure(FIGSIZE[0], max(FIGSIZE[1], 1.0 + 0.7 * len(feats)))
         ax = fig.add_subplot()
         height = 0.8 / len(setups)
         handles = []
         for j, setup in enumerate(setups):
             vals = [(feats[f].get(setup) or {}).get("macro_f1") for f in feats]
             cis = [(feats[f].get(setup) or {}).get("ci") or [None, None] for f in feats]
-            v = _floats(vals, f"{setup} macro-F1")
+            v = floats(vals, f"{setup} macro-F1")
             y = np.arange(len(feats)) + (j - 1) * height
             handles.append(
                 ax.barh(
@@ -99,8 +108,8 @@ def macro_f1_svg(fig_data: Mapping[str, Any]) -> str:
                     label=str(names.get(setup, setup)),
                 )
             )
-            lo = _floats([c[0] for c in cis], f"{setup} interval")
-            hi = _floats([c[1] for c in cis], f"{setup} interval")
+            lo = floats([c[0] for c in cis], f"{setup} interval")
+            hi = floats([c[1] for c in cis], f"{setup} interval")
             ok = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(v)
             if ok.any():
                 ax.errorbar(
@@ -120,8 +129,8 @@ def macro_f1_svg(fig_data: Mapping[str, Any]) -> str:
         ax.tick_params(axis="y", length=0)
         ax.set_xlabel("macro-F1 on the real holdout")
         ax.set_title("Did the synthetic data help?")
-        _legend(fig, handles, [h.get_label() for h in handles])
-        return _to_svg(fig, "Macro-F1 on the real holdout by training set")
+        add_legend(fig, handles, [h.get_label() for h in handles])
+        return to_svg(fig, "Macro-F1 on the real holdout by training set")
 
 
 def figure_specs(figures: Mapping[str, Any]) -> list[tuple[Callable[..., str], Any, str]]:
@@ -152,7 +161,7 @@ def figure_specs(figures: Mapping[str, Any]) -> list[tuple[Callable[..., str], A
     if "labels" in figures:
         out.append(
             (
-                plots.marginal_svg,
+                marginal_svg,
                 figures["labels"],
                 "Share of texts per label in the real train (seed) texts, the real holdout and the synthetic "
                 "texts.",
@@ -161,7 +170,7 @@ def figure_specs(figures: Mapping[str, Any]) -> list[tuple[Callable[..., str], A
     for item in figures.get("lengths") or []:
         out.append(
             (
-                plots.marginal_svg,
+                marginal_svg,
                 item,
                 "Words per text, binned at the real holdout's deciles: synthetic bars should follow the "
                 "blue ones.",

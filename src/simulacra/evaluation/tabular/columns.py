@@ -1,0 +1,74 @@
+"""Column kinds and value conversions shared by the tabular checks (fidelity, utility, privacy,
+detection) and the sequence checks: numbers as floats, datetimes as nanoseconds, the rest as text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import DataError
+
+__all__ = ["align", "check_frame", "column_kind", "to_datetime_ns", "to_float", "to_str"]
+
+
+def check_frame(train: pd.DataFrame, role: str = "training") -> None:
+    """Raise DataError unless ``train`` is a DataFrame with rows and distinct, non-empty columns."""
+    if not isinstance(train, pd.DataFrame):
+        raise DataError(f"{role} data must be a pandas DataFrame, got {type(train).__name__}")
+    if train.shape[1] == 0:
+        raise DataError(f"{role} data has no columns")
+    if len(train) == 0:
+        raise DataError(f"{role} data has no rows")
+    dupes = train.columns[train.columns.duplicated()]
+    if len(dupes) > 0:
+        raise DataError(f"{role} data has column {dupes[0]!r} more than once")
+
+
+def align(train: pd.DataFrame, other: pd.DataFrame, role: str) -> pd.DataFrame:
+    """Return ``other`` with exactly the training columns in training order, or raise DataError."""
+    if not isinstance(other, pd.DataFrame):
+        raise DataError(f"{role} data must be a pandas DataFrame, got {type(other).__name__}")
+    if len(other) == 0:
+        raise DataError(f"{role} data has no rows")
+    dupes = other.columns[other.columns.duplicated()]
+    if len(dupes) > 0:
+        raise DataError(f"{role} data has column {dupes[0]!r} more than once")
+    missing = [c for c in train.columns if c not in other.columns]
+    if missing:
+        raise DataError(f"{role} data lacks column {missing[0]!r} of the training data")
+    extra = [c for c in other.columns if c not in train.columns]
+    if extra:
+        raise DataError(f"{role} data has column {extra[0]!r} that the training data lacks")
+    return other[list(train.columns)]
+
+
+def column_kind(s: pd.Series) -> str:
+    """'numeric', 'datetime' or 'categorical' (booleans and pandas categoricals are categorical)."""
+    if pd.api.types.is_bool_dtype(s) or isinstance(s.dtype, pd.CategoricalDtype):
+        return "categorical"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(s):
+        return "numeric"
+    return "categorical"
+
+
+def to_float(s: pd.Series) -> np.ndarray:
+    """Numeric values as float64 with NaN for missing or unparsable values."""
+    num = pd.to_numeric(s, errors="coerce")
+    return np.asarray(pd.Series(num).astype("Float64").to_numpy(dtype="float64", na_value=np.nan))
+
+
+def to_datetime_ns(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Datetimes as int64 nanoseconds (naive UTC) and a missing-value mask."""
+    dt = pd.to_datetime(s, errors="coerce")
+    if getattr(dt.dt, "tz", None) is not None:
+        dt = dt.dt.tz_convert(None)
+    na = dt.isna().to_numpy()
+    values = dt.astype("datetime64[ns]").to_numpy().view("int64").copy()
+    return values, na
+
+
+def to_str(s: pd.Series) -> pd.Series:
+    """Values as pandas strings (missing stays missing)."""
+    return s.astype("string[pyarrow]")

@@ -1,0 +1,161 @@
+"""The tabular report: fidelity, utility and privacy sections (and sequences for long-format data),
+assembled into one :class:`~simulacra.evaluation.report.Report` with its verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from ...errors import DataError, UsageError
+from ..report import SECTIONS, Report, read_frame
+from ..scores import jsonable, verdict
+from .columns import check_frame
+
+__all__ = ["evaluate_table"]
+
+REASONS = {
+    ("fidelity", "fail"): "The synthetic data's distributions are far from the real data's: models "
+    "trained on it will learn a different world.",
+    ("fidelity", "warn"): "Some distributions or relations differ noticeably from the real data: check the "
+    "columns with the lowest accuracy below.",
+    ("utility", "fail"): "A model trained on the synthetic data does much worse on real held-out rows than "
+    "one trained on real data: do not train on it.",
+    ("utility", "warn"): "A model trained on the synthetic data does somewhat worse on real held-out rows "
+    "than one trained on real data.",
+    ("sequences", "fail"): "The synthetic sequences move differently from the real ones (lengths, levels, "
+    "dynamics) or copy training histories: check the sequence scores below.",
+    ("sequences", "warn"): "Some properties of the synthetic sequences (statistics, autocorrelation, "
+    "cross-correlation) differ noticeably from the real ones.",
+    ("privacy", "fail"): "The synthetic data sits too close to the training rows (copies, near-copies or "
+    "leaked personal values): do not share it.",
+}
+"""The verdict's reason for each (section, status) pair."""
+
+REASON_KEYS = (
+    "dcr_share",
+    "identical_match_share",
+    "mia_auc",
+    "pii_leaks",
+    "detection_auc",
+    "validity",
+    "dcr_median",
+    "nndr",
+    "sequence_copies",
+    "sequence_dcr_share",
+    "sequence_mia_auc",
+)
+"""Scores quoted in the verdict's reasons when they warn or fail."""
+
+PASS_TEXT = (
+    "The synthetic data is as faithful, useful and private as the checks below can tell, judged against "
+    "real held-out data."
+)
+
+
+def _same_columns(trn: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> None:
+    for role, df in frames.items():
+        missing = [c for c in trn.columns if c not in df.columns]
+        extra = [c for c in df.columns if c not in trn.columns]
+        if missing:
+            raise DataError(
+                f"the {role} data lacks column '{missing[0]}' of the train data; "
+                "all three tables need the same columns"
+            )
+        if extra:
+            raise DataError(
+                f"the {role} data has column '{extra[0]}' that the train data lacks; "
+                "all three tables need the same columns"
+            )
+
+
+def evaluate_table(
+    *,
+    synthetic: Any,
+    train: Any,
+    holdout: Any,
+    target: str | None = None,
+    sections: tuple[str, ...] | list[str] = SECTIONS,
+    seed: int = 0,
+    max_rows: int = 10_000,
+    pii_columns: list[str] | None = None,
+    sources: dict[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
+    sequence_key: str | None = None,
+    order_by: str | None = None,
+    context: list[str] | None = None,
+) -> Report:
+    """The report for tables (see :func:`simulacra.evaluate` for the arguments)."""
+    from .fidelity import fidelity_section
+    from .privacy import privacy_section
+    from .utility import utility_section
+
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown or not sections:
+        raise UsageError(
+            f"unknown report section '{unknown[0] if unknown else ''}'; choose from {', '.join(SECTIONS)}"
+        )
+    trn, hol = read_frame(train, "train"), read_frame(holdout, "holdout")
+    syn = read_frame(synthetic, "synthetic")
+    _same_columns(trn, {"holdout": hol, "synthetic": syn})
+    hol, syn = hol[trn.columns], syn[trn.columns]
+    step = progress or (lambda _m: None)
+    seq_section = None
+    if sequence_key is not None:
+        from ..sequences.section import sequence_section
+
+        step("sequences")
+        seq_section = sequence_section(
+            trn, hol, syn, sequence_key=sequence_key, order_by=order_by, context=context, seed=seed
+        )
+        trn, hol, syn = (f.drop(columns=[sequence_key]) for f in (trn, hol, syn))
+    check_frame(trn)
+    empty = [c for c in trn.columns if trn[c].isna().all()]
+    use = [c for c in trn.columns if c not in empty]
+    if not use:
+        raise DataError("every column of the train data is empty")
+    if target is not None and target not in trn.columns:
+        raise DataError(f"target column '{target}' is not in the data (columns: {', '.join(trn.columns)})")
+    if target is not None and target in empty:
+        raise DataError(f"target column '{target}' has no values in the train data")
+    trn, hol, syn = trn[use], hol[use], syn[use]
+
+    out: dict[str, dict] = {}
+    if "fidelity" in sections:
+        step("fidelity")
+        out["fidelity"] = fidelity_section(trn, hol, syn, seed=seed, max_rows=max_rows)
+    if "utility" in sections:
+        step("utility")
+        out["utility"] = utility_section(trn, hol, syn, target, seed=seed)
+    if "privacy" in sections:
+        step("privacy")
+        out["privacy"] = privacy_section(trn, hol, syn, seed=seed, max_rows=max_rows, pii_columns=pii_columns)
+    if seq_section is not None:
+        out["sequences"] = seq_section
+
+    decision = verdict(out, reasons=REASONS, reason_keys=REASON_KEYS, pass_text=PASS_TEXT)
+    if empty:
+        decision["reasons"].append(
+            f"Columns with no values in the train data were left out: {', '.join(empty)}."
+        )
+    from ... import __version__
+
+    data = {
+        "title": "Synthetic data report",
+        "simulacra_version": __version__,
+        "seed": seed,
+        "created_from": sources or {},
+        "inputs": {
+            "train_rows": len(trn),
+            "holdout_rows": len(hol),
+            "synthetic_rows": len(syn),
+            "columns": list(trn.columns),
+            "target": target,
+            **({"sequence_key": sequence_key} if sequence_key is not None else {}),
+            "task": out.get("utility", {}).get("task"),
+        },
+        "verdict": decision,
+        "sections": out,
+    }
+    return Report(jsonable(data))
