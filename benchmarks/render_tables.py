@@ -41,7 +41,8 @@ RERUN = {
 
 def _load(name: str) -> dict[str, Any] | None:
     path = RESULTS / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    doc = json.loads(path.read_text()) if path.exists() else None
+    return doc if isinstance(doc, dict) and "provenance" in doc else None  # no provenance: not rendered
 
 
 def _script(name: str) -> ModuleType:
