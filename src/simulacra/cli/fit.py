@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Annotated
 
@@ -13,17 +12,11 @@ from .options import Context, Kinds, OrderBy, Quiet, Seed, parse_kinds, split_li
 from .render import out, progress_bar
 
 
-def model_params(model: str) -> set[str]:
-    """The parameters a tabular model's constructor takes (from its signature, not its locals)."""
-    from ..tabular.models import get_model_class
-
-    params = inspect.signature(get_model_class(model)).parameters.values()
-    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-
-
 def fit_options(model: str, max_minutes: float | None, epsilon: float | None, delta: float | None) -> dict:
     """The training options of ``fit`` as model parameters; an option the model lacks is a usage error."""
-    accepted = model_params(model)
+    from ..tabular.models import model_params
+
+    accepted = model_params(model)  # read from the constructor's signature
     given = {"max_minutes": max_minutes, "epsilon": epsilon, "delta": delta}
     for name, value in given.items():
         if value is not None and name not in accepted:
@@ -81,7 +74,7 @@ def fit(
     options = fit_options(synthesizer, max_minutes, epsilon, delta)
     synth = TabularSynthesizer(synthesizer, seed=seed, **options)
     df = read_table(data)
-    overrides = parse_kinds(kind)
+    kinds = parse_kinds(kind)
     with progress_bar(quiet, None, f"fitting {data.name}") as progress:
 
         def report(msg: str) -> None:
@@ -90,7 +83,7 @@ def fit(
                 progress.note(msg)
 
         try:
-            synth.fit(df, schema=schema, overrides=overrides or None, progress=report)
+            synth.fit(df, schema=schema, kinds=kinds or None, progress=report)
         except DataError as exc:
             raise DataError(f"{data}: {exc}") from None
     synth.save(out_dir)

@@ -42,14 +42,13 @@ text_app = typer.Typer(
 
 BACKENDS = ("embedded", "openai", "anthropic")
 BACKEND_OPTIONS = {
-    "--base-url": ("openai", "anthropic"),
-    "--api": ("openai",),
-    "--structured": ("openai", "embedded"),
+    "--api": ("openai", "anthropic"),
     "--api-key-env": ("openai", "anthropic"),
     "--timeout": ("openai", "anthropic"),
     "--threads": ("embedded",),
 }
-"""Which backends read each backend option; given to another backend it is a usage error."""
+"""Backend options that only some backends read: given to another backend, they are a usage error.
+(The values each backend accepts, and ``--base-url``/``--structured``, are checked by ``make_backend``.)"""
 
 
 def check_backend_options(backend: str, given: dict[str, Any]) -> None:
@@ -60,11 +59,6 @@ def check_backend_options(backend: str, given: dict[str, Any]) -> None:
         readers = BACKEND_OPTIONS[flag]
         if value is not None and backend not in readers:
             raise UsageError(f"{flag} applies to --backend {' or '.join(readers)}, not to '{backend}'")
-    if backend == "embedded" and given.get("--structured") not in (None, "none", "grammar"):
-        raise UsageError(
-            f"--structured {given['--structured']}: the embedded model constrains output with a grammar; "
-            "choose grammar or none"
-        )
 
 
 def _stats_progress(progress: Progress) -> Any:
@@ -100,12 +94,13 @@ def run_cmd(
         str | None, typer.Option("--base-url", help="openai/anthropic: server URL, e.g. http://127.0.0.1:8000/v1.")
     ] = None,
     api: Annotated[
-        str | None, typer.Option("--api", help="openai backend: chat (default) or completions.")
+        str | None, typer.Option("--api", help="openai: chat (default) or completions.")
     ] = None,
     structured: Annotated[
         str | None,
         typer.Option(
-            "--structured", help="openai: json_schema, json_object, grammar or none; embedded: grammar, none."
+            "--structured",
+            help="openai: json_schema, json_object, grammar, none; anthropic: tool, none; embedded: grammar.",
         ),
     ] = None,
     api_key_env: Annotated[
@@ -162,8 +157,7 @@ def run_cmd(
         )
     check_backend_options(
         backend,
-        {"--base-url": base_url, "--api": api, "--structured": structured, "--api-key-env": api_key_env,
-         "--timeout": timeout, "--threads": threads},
+        {"--api": api, "--api-key-env": api_key_env, "--timeout": timeout, "--threads": threads},
     )
     backend_args = {
         "kind": backend, "model": model, "base_url": base_url, "api": api, "structured": structured,
@@ -172,7 +166,7 @@ def run_cmd(
     job = Job(load_task(spec), n=n, seed=seed)
     table = load_prices(prices)
     if dry_run:
-        _dry_run(job, backend_args, table, output, engine, workers)
+        _dry_run(job, backend_args, table, output, engine, workers, quiet)
         return
     if output is None:
         raise UsageError("--out FILE.jsonl is required (or --dry-run to only see prompts and the estimate)")
@@ -200,9 +194,16 @@ def _backend(args: dict[str, Any]) -> Any:
 
 
 def _dry_run(
-    job: Any, backend_args: dict[str, Any], table: Any, output: Path | None, engine: str, workers: int | None
+    job: Any,
+    backend_args: dict[str, Any],
+    table: Any,
+    output: Path | None,
+    engine: str,
+    workers: int | None,
+    quiet: bool,
 ) -> None:
-    """Print three prompts, the token and cost estimate, and the run these options would start."""
+    """Print three prompts (not with ``--quiet``), the token and cost estimate, and the run these
+    options would start."""
     from ..text import dry_run as plan_dry_run
 
     be = None
@@ -213,7 +214,7 @@ def _dry_run(
             be = None  # estimate with 4 characters a token
     model = backend_args["model"]
     est = plan_dry_run(job, be, prices=table, model=model or (be.model if be else None))
-    for p in est["prompts"]:
+    for p in [] if quiet else est["prompts"]:
         out.print(f"── example {p['index']} {json.dumps(p['attributes'], ensure_ascii=False)}", markup=False)
         out.print(p["prompt"], markup=False)
     cost = (
