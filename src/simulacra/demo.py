@@ -39,7 +39,7 @@ class DemoResult:
 
 def run_demo(out_dir: str | Path, seed: int = 0, progress: ProgressLike = None) -> DemoResult:
     """Run the demo, write its outputs under ``out_dir`` (model, synthetic.csv, report) and return them."""
-    from .evaluate.report import evaluate
+    from .evaluation import evaluate
 
     step = as_progress(progress)
     out_dir = Path(out_dir)

@@ -57,8 +57,8 @@ def evaluate_cmd(
     """Check synthetic data against real train and holdout data: fidelity, utility, privacy.
 
     With --text-field the rows are texts: diversity, realism, train-synthetic/test-real, leakage."""
-    from ..evaluate.report import SECTIONS, evaluate
-    from ..evaluate.text import SECTION_ALIASES, TEXT_SECTIONS
+    from ..evaluation import SECTIONS, evaluate
+    from ..evaluation.text import SECTION_ALIASES, TEXT_SECTIONS
     from ..io import read_table
 
     chosen = split_list(sections)

@@ -25,7 +25,7 @@ from rich.progress import Progress as RichProgress
 from rich.table import Table
 from rich.text import Text
 
-from ..evaluate.report import _fmt as format_value  # until the shared formatting module exists
+from ..formatting import format_number
 from ..progress import Progress
 
 err = Console(stderr=True, highlight=False)
@@ -108,11 +108,11 @@ def print_report(report: Any) -> None:
             label = escape(sc["label"]) + (
                 f" [dim](not computable: {escape(sc['not_computable'])})[/]" if sc["not_computable"] else ""
             )
-            value = "n/a" if sc["not_computable"] else format_value(sc["value"], sc["format"])
+            value = "n/a" if sc["not_computable"] else format_number(sc["value"], sc["format"], missing="n/a")
             table.add_row(
                 label,
                 value,
-                format_value(sc["reference"], sc["format"]),
+                format_number(sc["reference"], sc["format"], missing="n/a"),
                 f"[{colour.get(sc['status'], 'dim')}]{sc['status']}[/]",
             )
     out.print(table)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from .errors import SpecError
 from .generate import RULES_CHUNK_ROWS, generate, plan
-from .spec import DISTRIBUTIONS, Spec, list_packs, load_spec
+from .shapes import DISTRIBUTIONS
+from .spec import Spec, list_packs, load_spec
 from .writer import FORMATS, run_rules
 
 __all__ = [

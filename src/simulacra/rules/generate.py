@@ -23,7 +23,7 @@ from ..schema.kinds import PiiKind
 from ..seeding import derive_rng
 from . import expr as ex
 from .errors import SpecError
-from .spec import (
+from .shapes import (
     ChoiceCol,
     DatetimeCol,
     ExpressionCol,
@@ -31,11 +31,10 @@ from .spec import (
     NumberSpec,
     PersonCol,
     SequenceCol,
-    Spec,
-    Table,
     TimelineCol,
     UniqueIdCol,
 )
+from .spec import Spec, Table
 
 RULES_CHUNK_ROWS = 1_000_000
 """Rows per chunk of a root table. Fixed: changing it changes the values a seed produces."""
