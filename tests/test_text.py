@@ -54,6 +54,12 @@ TINY = {
 }
 
 
+# For the real 270M model: it often repeats its one few-shot seed nearly word for word, and rejecting
+# those near copies (tested on real seeds below) would make these runs retry many times; exact copies
+# are still rejected.
+TINY_MODEL = {**TINY, "quality": {**TINY["quality"], "seed_copy": False}}
+
+
 def write_spec(folder: Path, spec: dict[str, Any], name: str = "spec.yaml") -> Path:
     path = folder / name
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
@@ -527,7 +533,7 @@ def test_exports_of_a_conversation_run(cli, stub: LocalServer, tmp_path: Path) -
 
 
 def test_embedded_model_cli_then_resume(cli, gguf_model: Path, tmp_path: Path) -> None:
-    spec = write_spec(tmp_path, TINY)
+    spec = write_spec(tmp_path, TINY_MODEL)
     first = cli("text", spec, "-n", "1", "--out", "o.jsonl", "--threads", "1", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     rows = lines_of(tmp_path / "o.jsonl")
@@ -548,7 +554,7 @@ def test_embedded_model_cli_then_resume(cli, gguf_model: Path, tmp_path: Path) -
 def test_http_backend_against_a_real_llama_server(llama_server: str, tmp_path: Path) -> None:
     from simulacra.text.backends import OpenAIBackend
 
-    spec = load_task(TINY)
+    spec = load_task(TINY_MODEL)
     backend = OpenAIBackend(
         llama_server,
         "gemma",

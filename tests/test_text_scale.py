@@ -25,7 +25,7 @@ SPEC = {
         "max_chars": 90,
     },
     "generation": {"max_tokens": 24, "temperature": 0.7},
-    "quality": {"min_chars": 5, "language": None},
+    "quality": {"min_chars": 5, "language": None, "seed_copy": False},  # the 270M model repeats its seed
 }
 
 
