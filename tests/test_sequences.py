@@ -123,6 +123,30 @@ def test_same_seed_same_output_and_chunks_do_not_matter(model) -> None:
     pd.testing.assert_frame_equal(big[big[KEY] < ENTITY_CHUNK].reset_index(drop=True), first)
 
 
+def test_estimator_contract_params_and_sampling_plan(model) -> None:
+    """Parameters from the signature (an unfitted copy from them), and the public sampling plan."""
+    params = model.get_params()
+    assert params == {
+        "step_model": "joint",
+        "seed": 0,
+        "entity_model": "trees",
+        "min_samples_leaf": None,
+        "max_fit_steps": 400_000,
+    }
+    assert SequenceSynthesizer(**params).get_params() == params
+    plan = model.plan(ENTITY_CHUNK + 50, seed=3)
+    assert plan.sizes == [ENTITY_CHUNK, 50]
+    tail = model.sample_chunk(plan, 1)
+    assert tail[KEY].nunique() == 50 and tail[KEY].min() == ENTITY_CHUNK
+    pd.testing.assert_frame_equal(model.sample_chunk(model.plan(200, seed=3), 0), model.sample(200, seed=3))
+    with pytest.raises(UsageError, match="chunk 2 is out of range"):
+        model.sample_chunk(plan, 2)
+    with pytest.raises(ConditionError, match="c3"):
+        model.plan(5, conditions={"c3": 0.1})
+    with pytest.raises(UsageError, match="not fitted"):
+        SequenceSynthesizer().plan(5)
+
+
 def test_unsorted_input_gives_the_same_model(split) -> None:
     train = split[0].iloc[:3000]
     shuffled = train.sample(frac=1.0, random_state=0)
@@ -176,7 +200,7 @@ def test_per_channel_step_model(split, tmp_path: Path) -> None:
     syn, ref = compare_sequences(sub, out, **kw), compare_sequences(sub, holdout, **kw)
     assert syn["ks"] < ref["ks"] + 0.1 and syn["acf_diff"] < ref["acf_diff"] + 0.05
     with pytest.raises(UsageError, match="step_model"):
-        SequenceSynthesizer(step_model="rnn")
+        SequenceSynthesizer(step_model="rnn").fit(sub, KEY, order_by=ORDER)
 
 
 def test_no_training_sequence_is_copied(split, synthetic) -> None:
@@ -307,6 +331,24 @@ def _err(result: subprocess.CompletedProcess, *fragments: str) -> None:
         assert f.lower() in lines[0].lower(), f"{f!r} not in the error line\n{shown}"
 
 
+DAMAGES = ("truncated", "garbled", "edited", "edited_entities")
+
+
+def _damage_copies(model: Path, folder: Path) -> None:
+    """Copies of a saved sequence model, each damaged as a disk or a hand edit would damage it."""
+    for name in DAMAGES:
+        shutil.copytree(model, folder / f"damaged_{name}")
+    arrays = folder / "damaged_truncated" / "arrays.npz"
+    arrays.write_bytes(arrays.read_bytes()[: arrays.stat().st_size // 2])
+    garbled = folder / "damaged_garbled" / "model.json"
+    garbled.write_text(garbled.read_text()[:-40])
+    meta = json.loads((model / "model.json").read_text())
+    edited = {k: v for k, v in meta.items() if k != "channels"}
+    (folder / "damaged_edited" / "model.json").write_text(json.dumps(edited))
+    meta["entities"]["model_columns"][0]["kind"] = "nonsense"
+    (folder / "damaged_edited_entities" / "model.json").write_text(json.dumps(meta))
+
+
 @pytest.fixture(scope="module")
 def cli_runs(
     cli: Runner, split, tmp_path_factory: pytest.TempPathFactory
@@ -351,11 +393,13 @@ def cli_runs(
         meta = json.loads((d / "newer" / "model.json").read_text())
         meta["sequence_format"] = 7
         (d / "newer" / "model.json").write_text(json.dumps(meta))
+        _damage_copies(d / "model", d)
         later = {
             "sample_csv": ("sample", "model", "-n", "12", "--where", "speaker=2", "--out", "s2.csv"),
             "where_event": ("sample", "model", "-n", "5", "--where", "c3=0.1", "--out", "x.csv"),
             "rebalance": ("sample", "model", "-n", "5", "--rebalance", "speaker", "--out", "x.csv"),
             "newer": ("sample", "newer", "-n", "5", "--out", "x.csv"),
+            **{f"damaged_{n}": ("sample", f"damaged_{n}", "-n", "10", "--out", "x.csv") for n in DAMAGES},
         }
         futures = {name: pool.submit(cli, *args, cwd=d) for name, args in later.items()}
         out["sample"] = cli("sample", "model", "-n", "150", "--out", "synthetic_visits.parquet", cwd=d)
@@ -445,6 +489,20 @@ def test_cli_sample_errors(cli_runs) -> None:
     _err(r["rebalance"], "--rebalance", "sequence")
     _err(r["newer"], "newer")
     assert not (r["folder"] / "x.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "fragments"),
+    [
+        ("truncated", ["damaged_truncated/arrays.npz", "damaged", "refit"]),
+        ("garbled", ["damaged_garbled/model.json", "not valid json", "refit"]),
+        ("edited", ["damaged_edited/model.json", "'channels' is missing", "refit"]),
+        ("edited_entities", ["damaged_edited_entities/model.json", "nonsense", "refit"]),
+    ],
+)
+def test_cli_damaged_model_one_line(cli_runs, name: str, fragments: list[str]) -> None:
+    """A damaged or hand-edited model directory: one line naming the file and what to do, exit 2."""
+    _err(cli_runs["chain"].result()[f"damaged_{name}"], *fragments)
 
 
 @pytest.mark.parametrize(

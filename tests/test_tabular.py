@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -15,6 +17,8 @@ from simulacra.errors import ConditionError, ConstraintError, DataError, ModelFo
 from simulacra.evaluate.fidelity import accuracy
 from simulacra.evaluate.privacy import identical_match_share
 from simulacra.schema import Schema, infer_schema
+from simulacra.schema.kinds import Kind
+from simulacra.tabular.models import SequentialTrees, model_params
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +172,85 @@ def test_newer_or_damaged_model_is_refused(tmp_path, fitted) -> None:
     (tmp_path / "m" / "model.json").write_text("{not json")
     with pytest.raises(ModelFormatError, match="damaged"):
         TabularSynthesizer.load(tmp_path / "m")
+
+
+def test_estimator_contract_params_and_sampling_plan(small, fitted) -> None:
+    """Parameters from the signature (an unfitted copy from them), and the public sampling plan."""
+    assert fitted.get_params() == {"model": "trees", "seed": 3}
+    synth = TabularSynthesizer("trees", seed=2, min_samples_leaf=20)
+    assert synth.get_params() == {"model": "trees", "seed": 2, "min_samples_leaf": 20}
+    assert TabularSynthesizer(**synth.get_params()).get_params() == synth.get_params()
+    assert model_params("trees") == ["min_samples_leaf", "max_depth", "order", "seed"]
+    assert model_params("copula") == ["seed"]
+    assert SequentialTrees(min_samples_leaf=5).get_params()["min_samples_leaf"] == 5
+    plan = fitted.plan(3000, conditions={"sex": "Female"}, seed=11, chunk_rows=1000)
+    chunks = list(fitted.iter_sample(3000, conditions={"sex": "Female"}, seed=11, chunk_rows=1000))
+    pd.testing.assert_frame_equal(fitted.sample_chunk(plan, 2), chunks[2])
+    with pytest.raises(UsageError, match="chunk 3 is out of range"):
+        fitted.sample_chunk(plan, 3)
+    with pytest.raises(ConditionError, match="nope"):
+        fitted.plan(10, conditions={"nope": 1})
+    with pytest.raises(UsageError, match="not fitted"):
+        TabularSynthesizer().plan(10)
+    with pytest.raises(UsageError, match="unknown synthesizer 'nope'"):
+        TabularSynthesizer("nope").fit(small)
+
+
+def test_kinds_fix_column_kinds_and_overrides_is_a_deprecated_alias(small) -> None:
+    head = small.head(500)
+    synth = TabularSynthesizer(seed=0).fit(head, kinds={"age": "float"})
+    assert synth.schema_.columns["age"].kind == Kind.FLOAT
+    with pytest.warns(DeprecationWarning, match="kinds="):
+        old = TabularSynthesizer(seed=0).fit(head, overrides={"age": "float"})
+    pd.testing.assert_frame_equal(old.sample(200), synth.sample(200))
+
+
+def _damage(model, folder, name: str):  # noqa: ANN001, ANN202
+    """A copy of a saved model, damaged as a disk or a hand edit would damage it."""
+    target = folder / name
+    shutil.copytree(model, target)
+    meta = json.loads((target / "model.json").read_text())
+    if name == "truncated":
+        arrays = target / "arrays.npz"
+        arrays.write_bytes(arrays.read_bytes()[: arrays.stat().st_size // 2])
+    elif name == "garbled":
+        (target / "model.json").write_text(json.dumps(meta)[:-30])
+    elif name == "edited":
+        del meta["model_columns"]
+        (target / "model.json").write_text(json.dumps(meta))
+    elif name == "missing_array":
+        with np.load(target / "arrays.npz") as z:
+            kept = {k: z[k] for k in z.files if not k.startswith("model.tree3.")}
+        np.savez_compressed(target / "arrays.npz", **kept)
+    return target
+
+
+@pytest.mark.parametrize(
+    ("name", "fragments"),
+    [
+        ("truncated", ["truncated/arrays.npz", "damaged", "refit"]),
+        ("garbled", ["garbled/model.json", "not valid json", "refit"]),
+        ("edited", ["edited/model.json", "'model_columns' is missing", "refit"]),
+        ("missing_array", ["missing_array/arrays.npz", "tree3", "refit"]),
+    ],
+)
+def test_damaged_model_directory_is_one_line_through_the_cli(tmp_path, fitted_model, cli, name, fragments):  # noqa: ANN001
+    """`simulacra sample` on a damaged model: one line naming the file and what to do, exit 2."""
+    _damage(fitted_model.path, tmp_path, name)
+    with ThreadPoolExecutor(2) as pool:  # the streamed and the scale-engine path read the model alike
+        runs = [
+            pool.submit(cli, "sample", name, "-n", "10", "--out", "x.csv", cwd=tmp_path),
+            pool.submit(cli, "sample", name, "-n", "10", "--workers", "2", "--out", "y.csv", cwd=tmp_path),
+        ]
+        for result in (r.result() for r in runs):
+            shown = f"rc={result.returncode}\nstderr={result.stderr!r}"
+            assert result.returncode == 2 and "Traceback" not in result.stderr, shown
+            lines = result.stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("error:"), shown
+            assert "internal error" not in lines[0], shown
+            for fragment in fragments:
+                assert fragment.lower() in lines[0].lower(), shown
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "y.csv").exists()
 
 
 def test_copula_baseline_fits_samples_conditions_and_saves(tmp_path, small) -> None:

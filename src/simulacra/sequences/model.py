@@ -21,11 +21,13 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from ..schema.kinds import Kind
 from ..tabular.codecs import CategoricalCodec, Codec, NumericCodec, codec_from_state
+from ..tabular.estimator import Estimator
 from ..tabular.models.base import LeafTable
+from ..tabular.models.coarsen import coarsen
 from ..tabular.models.tree_arrays import tree_from_arrays, tree_to_arrays
-from ..tabular.models.trees import _coarsen
 
-_NA = -1e30  # feature value for "not known yet" (float32-safe, far below any real value)
+NA = -1e30
+"""Feature value for "not known yet" (float32-safe, far below any real value)."""
 _DAY = 86_400.0
 
 
@@ -89,11 +91,11 @@ class StepState:
             f = np.asarray(f, dtype=float)
             if ch.mode == "level":
                 s = np.where(np.isnan(f), ch.fill, f)
-                x0 = np.where(np.isnan(f), _NA, f)
+                x0 = np.where(np.isnan(f), NA, f)
                 cnt = (~np.isnan(f)).astype(float)
             elif ch.mode == "value":
                 s = np.full(n, np.nan)
-                x0 = np.full(n, _NA)
+                x0 = np.full(n, NA)
                 cnt = np.zeros(n)
             else:
                 s, x0, cnt = f.copy(), f.copy(), np.ones(n)
@@ -116,12 +118,12 @@ class StepState:
         m = length.shape[0]
         cols = [np.full(m, float(t)), length, length - t, t / length]
         for j, ch in enumerate(self.channels):
-            s = np.where(np.isnan(self.s[j]), _NA, self.s[j])
+            s = np.where(np.isnan(self.s[j]), NA, self.s[j])
             if ch.numeric:
-                mean = np.where(np.isnan(self.mean[j]), _NA, self.mean[j])
+                mean = np.where(np.isnan(self.mean[j]), NA, self.mean[j])
                 cols += [s, self.x0[j], self.d1[j], self.d2[j], mean]
                 if ch.mode == "level":
-                    cols.append(np.where(self.x0[j] == _NA, 0.0, s - self.x0[j]))
+                    cols.append(np.where(self.x0[j] == NA, 0.0, s - self.x0[j]))
             else:
                 cols += [s, self.x0[j]]
         if self.calendar and self.time is not None:
@@ -233,7 +235,7 @@ def _calendar(seconds: np.ndarray) -> tuple[np.ndarray, ...]:
     return month, doy, weekday, hour
 
 
-class StepTrees:
+class StepTrees(Estimator):
     """One regression tree per channel with a code distribution per leaf (see the module docstring)."""
 
     def __init__(self, min_samples_leaf: int = 20, max_depth: int | None = None) -> None:
@@ -256,7 +258,7 @@ class StepTrees:
             if ordered:
                 est = DecisionTreeRegressor(**params).fit(x32, _ranks(y, k))
             else:
-                est = DecisionTreeClassifier(**params).fit(x32, _coarsen(y, k))
+                est = DecisionTreeClassifier(**params).fit(x32, coarsen(y, k))
             tree = est.tree_
             nodes = tree.apply(x32)
             leaf_map = np.full(tree.node_count, -1, dtype=np.int64)
@@ -283,8 +285,7 @@ class StepTrees:
             arrays.update(node_arrays)
             arrays[f"{p}.leaf_map"] = self.leaf_maps_[j]
             meta.append({"n_features": self.n_features_[j], **size})
-        params = {"min_samples_leaf": self.min_samples_leaf, "max_depth": self.max_depth}
-        return {"params": params, "trees": meta}, arrays
+        return {"params": self.get_params(), "trees": meta}, arrays
 
     @classmethod
     def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> StepTrees:
@@ -309,7 +310,7 @@ def _ranks(codes: np.ndarray, n_codes: int) -> np.ndarray:
     return cum[codes] / max(codes.size, 1)
 
 
-class JointStepTree:
+class JointStepTree(Estimator):
     """One multi-output tree over all channels; a step's targets are drawn together from its leaf.
 
     The tree is grown on every channel's target at once (ranks for numbers, one-hot shares for
@@ -331,7 +332,7 @@ class JointStepTree:
             if ordered:
                 targets.append(_ranks(y, k)[:, None])
             else:
-                top = _coarsen(y, k)
+                top = coarsen(y, k)
                 hot = np.zeros((y.size, int(top.max()) + 1))
                 hot[np.arange(y.size), top] = 1.0
                 targets.append(hot / np.sqrt(2.0))
@@ -365,7 +366,7 @@ class JointStepTree:
             {"joint.leaf_map": self.leaf_map_, "joint.offsets": self.offsets_, "joint.codes": self.codes_}
         )
         meta = {
-            "params": {"min_samples_leaf": self.min_samples_leaf, "max_depth": self.max_depth},
+            "params": self.get_params(),
             "n_features": self.n_features_,
             **size,
         }

@@ -1,8 +1,9 @@
 """Sampling a fitted model as a scale-out job: unit ``u`` writes a few fixed-size chunks as one part.
 
-Chunk ``k`` of a sample depends only on the model, the seed and ``k`` (see
-:meth:`TabularSynthesizer.sample_chunk`), so the assembled file is the same bytes as a sample
-streamed by one process, whatever engine and number of workers made the parts.
+Chunk ``k`` of a sample depends only on the model and the sampling plan (see
+:meth:`TabularSynthesizer.plan` and :meth:`TabularSynthesizer.sample_chunk`), so the assembled file is
+the same bytes as a sample streamed by one process, whatever engine and number of workers made the
+parts; the parts are written by the same :class:`simulacra.io.ChunkWriter` as a streamed sample.
 """
 
 from __future__ import annotations
@@ -13,12 +14,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from ..errors import UsageError
-from ..io import _suffix, atomic_path, check_writable
-from ..scale.engine import concat_files, write_part
+from ..io import ChunkWriter, atomic_path, check_writable, suffix_of
+from ..scale.executor import concat_files, write_part
 from ..seeding import CHUNK_ROWS, chunk_sizes
+from .estimator import check_count, check_seed
 
 UNIT_CHUNKS = 16
 """Chunks per unit (about a million rows): big enough that scheduling costs little."""
@@ -55,11 +54,14 @@ class SampleJob:
         _MODELS[(self.model_dir, self.digest)] = synth
         self.n, self.seed, self.rebalance = int(n), int(seed), rebalance
         self.conditions = dict(conditions or {})
-        self.ext = _suffix(check_writable(output))
+        self.ext = suffix_of(check_writable(output))
         self.sizes = chunk_sizes(self.n, CHUNK_ROWS)
         self.unit_chunks = unit_chunks
-        # conditions are resolved here once, so a bad --where fails before any worker starts
-        self.synth._resolve_plans(self.conditions, rebalance)
+        self.plan()  # conditions are resolved here once, so a bad --where fails before any worker starts
+
+    def plan(self) -> Any:
+        """The synthesizer's sampling plan for this job (resolved in each process that samples)."""
+        return self.synth.plan(self.n, self.conditions or None, self.rebalance, self.seed, CHUNK_ROWS)
 
     @property
     def synth(self) -> Any:
@@ -94,11 +96,8 @@ class SampleJob:
 
     def run_unit(self, unit: int, staging: Path) -> list[dict[str, Any]]:
         """Sample the unit's chunks and write them as one part file."""
-        synth = self.synth
-        resolved = synth._resolve_plans(self.conditions or None, self.rebalance)  # once per unit
-        frames = (
-            synth._chunk(resolved, self.seed, k, self.sizes[k], k * CHUNK_ROWS) for k in self._chunks(unit)
-        )
+        synth, plan = self.synth, self.plan()  # the plan once per unit
+        frames = (synth.sample_chunk(plan, k) for k in self._chunks(unit))
         path = staging / "parts" / f"part-{unit:05d}{self.ext}"
         first = self._chunks(unit).start
         return [{**write_part(path, lambda tmp: _write_frames(frames, tmp, self.ext, first)), "unit": unit}]
@@ -123,31 +122,11 @@ class SampleJob:
 
 
 def _write_frames(frames: Any, path: Path, ext: str, first_chunk: int) -> None:
-    """Write chunks as :func:`simulacra.io.write_chunks` does: one Parquet row group or text block each."""
-    if ext == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        writer, schema = None, None
-        try:
-            for chunk in frames:
-                table = pa.Table.from_pandas(chunk, preserve_index=False, schema=schema)
-                if writer is None:
-                    schema = table.schema
-                    writer = pq.ParquetWriter(path, schema)
-                writer.write_table(table)
-        finally:
-            if writer is not None:
-                writer.close()
-        return
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        for i, chunk in enumerate(frames):
-            if ext in (".csv", ".tsv"):
-                header = first_chunk == 0 and i == 0
-                chunk.to_csv(fh, index=False, header=header, sep="\t" if ext == ".tsv" else ",")
-            else:
-                text = pd.DataFrame(chunk).to_json(orient="records", lines=True, date_format="iso")
-                fh.write(text if text.endswith("\n") else text + "\n")
+    """Write chunks as a streamed sample does (one Parquet row group or text block each); only the
+    part holding chunk 0 has the CSV header."""
+    with ChunkWriter(path, ext, header=first_chunk == 0, atomic=False) as writer:
+        for chunk in frames:
+            writer.write(chunk)
 
 
 def sample_to_file(
@@ -168,10 +147,8 @@ def sample_to_file(
     """
     from ..scale import run_job
 
-    if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-        raise UsageError(f"the number of rows must be a positive integer, got {n!r}")
-    if seed < 0:
-        raise UsageError(f"the seed must be a non-negative integer, got {seed}")
+    check_count(n, "rows")
+    check_seed(seed)
     job = SampleJob(model_dir, n, output, seed, conditions, rebalance)
     run_job(job, Path(output), engine, workers, progress=progress)
     return Path(output)

@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,31 @@ MODEL_FILE = "model.json"
 ARRAYS_FILE = "arrays.npz"
 WEIGHTS_FILE = "weights.safetensors"
 WEIGHTS_PREFIX = "model.weights."  # arrays with this prefix go to WEIGHTS_FILE
+
+
+class ModelArrays(dict):
+    """A model's named arrays; a missing one raises :class:`ModelFormatError` naming the file."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], source: str | os.PathLike) -> None:
+        super().__init__(arrays)
+        self.source = source
+
+    def __missing__(self, key: str) -> np.ndarray:
+        raise ModelFormatError(f"{self.source}: lacks the array '{key}' (damaged or edited); refit the model")
+
+    def under(self, prefix: str) -> ModelArrays:
+        """The arrays whose names start with ``prefix``, with the prefix taken off."""
+        return ModelArrays(
+            {k[len(prefix) :]: v for k, v in self.items() if k.startswith(prefix)}, self.source
+        )
+
+
+def format_reason(exc: BaseException) -> str:
+    """A short reason for a model that cannot be rebuilt: the missing key, or the error's first line."""
+    if isinstance(exc, KeyError) and exc.args:
+        return f"{exc.args[0]!r} is missing"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def write_model_dir(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndarray]) -> Path:
@@ -59,8 +86,9 @@ def write_model_dir(path: str | os.PathLike, meta: dict, arrays: dict[str, np.nd
     return target
 
 
-def read_model_dir(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
-    """Read a model directory; a missing, damaged or newer-format model raises :class:`ModelFormatError`."""
+def read_model_dir(path: str | os.PathLike) -> tuple[dict, ModelArrays]:
+    """Read a model directory; a missing, damaged or newer-format model raises :class:`ModelFormatError`
+    naming the file at fault (one line: what is wrong and what to do)."""
     p = Path(path)
     if not p.exists():
         raise ModelFormatError(f"{p}: no such model directory (create one with `simulacra fit`)")
@@ -70,6 +98,8 @@ def read_model_dir(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]
         meta = json.loads((p / MODEL_FILE).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ModelFormatError(f"{p / MODEL_FILE}: is damaged (not valid JSON); refit the model") from None
+    except OSError as exc:
+        raise ModelFormatError(f"{p / MODEL_FILE}: cannot be read ({exc.strerror}); check the file") from None
     if not isinstance(meta, dict):
         raise ModelFormatError(f"{p / MODEL_FILE}: is damaged (not a JSON object); refit the model")
     version = meta.get("format_version")
@@ -85,8 +115,10 @@ def read_model_dir(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise ModelFormatError(f"{p}: {ARRAYS_FILE} is missing; refit the model") from None
-    except (ValueError, OSError) as exc:
-        raise ModelFormatError(f"{p / ARRAYS_FILE}: is damaged ({exc}); refit the model") from None
+    except _DAMAGED as exc:  # a truncated or overwritten file fails in zipfile, zlib or numpy
+        raise ModelFormatError(
+            f"{p / ARRAYS_FILE}: is damaged ({_short(exc)}); refit the model or restore the file"
+        ) from None
     if version >= 2 and (p / WEIGHTS_FILE).exists():
         try:
             from safetensors.numpy import load_file
@@ -97,5 +129,15 @@ def read_model_dir(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]
         try:
             arrays.update(load_file(str(p / WEIGHTS_FILE)))
         except Exception as exc:  # safetensors raises its own error types for damaged files
-            raise ModelFormatError(f"{p / WEIGHTS_FILE}: is damaged ({exc}); refit the model") from None
-    return meta, arrays
+            raise ModelFormatError(
+                f"{p / WEIGHTS_FILE}: is damaged ({_short(exc)}); refit the model"
+            ) from None
+    return meta, ModelArrays(arrays, p / ARRAYS_FILE)
+
+
+_DAMAGED = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return (text[:80] + "...") if len(text) > 80 else text or type(exc).__name__

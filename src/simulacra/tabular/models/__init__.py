@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...errors import UsageError
+from ..estimator import init_params
 from .base import CodeModel, Conditions, LeafTable
 from .copula import GaussianCopula
 from .trees import SequentialTrees
@@ -50,6 +51,11 @@ def get_model_class(name: str) -> type:
         ) from None
 
 
+def model_params(name: str) -> list[str]:
+    """The parameter names model ``name`` takes (read from its constructor's signature)."""
+    return init_params(get_model_class(name))
+
+
 __all__ = [
     "DEFAULT_MODEL",
     "LAZY",
@@ -60,5 +66,6 @@ __all__ = [
     "LeafTable",
     "SequentialTrees",
     "get_model_class",
+    "model_params",
     "register",
 ]

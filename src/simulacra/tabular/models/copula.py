@@ -8,12 +8,14 @@ are exact for one column and use a short Gibbs sweep over the conditioned scores
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from scipy import special
 
 from ...errors import ConditionError
+from ...seeding import derive_rng
+from ..estimator import Estimator
 from .base import Conditions, Progress
 
 
@@ -21,7 +23,7 @@ def _ndtri(u: np.ndarray) -> np.ndarray:
     return special.ndtri(np.clip(u, 1e-12, 1 - 1e-12))
 
 
-class GaussianCopula:
+class GaussianCopula(Estimator):
     """Gaussian copula over bin codes."""
 
     name: ClassVar[str] = "copula"
@@ -29,13 +31,12 @@ class GaussianCopula:
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
-    def get_params(self) -> dict[str, Any]:
-        return {"seed": self.seed}
-
     def fit(self, codes: np.ndarray, cards: list[int], progress: Progress = None) -> GaussianCopula:
         """Learn the marginals and the correlation of normal scores."""
         n, m = codes.shape
-        rng = np.random.default_rng(self.seed)
+        # no keys: the very stream the copula always drew (np.random.default_rng(seed)), so a seed
+        # keeps giving the same model
+        rng = derive_rng(self.seed)
         self.cards_ = list(cards)
         self.cdfs_ = []
         z = np.empty((n, m))

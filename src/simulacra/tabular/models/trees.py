@@ -14,30 +14,20 @@ resampled by weight, and columns after the last conditioned one are drawn afresh
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import Tree
 
 from ...errors import ConditionError
+from ..estimator import Estimator
 from .base import Conditions, LeafTable, Progress, systematic_resample
+from .coarsen import coarsen
 from .tree_arrays import tree_from_arrays, tree_to_arrays
 
-_COARSE = 64  # tree structure is learned on at most this many classes; leaves keep all of them
 
-
-def _coarsen(target: np.ndarray, n_classes: int) -> np.ndarray:
-    if n_classes <= _COARSE:
-        return target
-    counts = np.bincount(target, minlength=n_classes)
-    top = np.argsort(-counts, kind="stable")[: _COARSE - 1]
-    mapping = np.full(n_classes, _COARSE - 1)
-    mapping[top] = np.arange(top.size)
-    return mapping[target]
-
-
-class SequentialTrees:
+class SequentialTrees(Estimator):
     """Sequential classification trees over bin codes."""
 
     name: ClassVar[str] = "trees"
@@ -53,14 +43,6 @@ class SequentialTrees:
         self.max_depth = max_depth
         self.order = order
         self.seed = seed
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "min_samples_leaf": self.min_samples_leaf,
-            "max_depth": self.max_depth,
-            "order": self.order,
-            "seed": self.seed,
-        }
 
     def _leaf_size(self, n: int) -> int:
         if self.min_samples_leaf is not None:
@@ -99,7 +81,7 @@ class SequentialTrees:
                 clf = DecisionTreeClassifier(
                     min_samples_leaf=leaf, max_depth=self.max_depth, random_state=self.seed + pos
                 )
-                clf.fit(feats[:, :pos], _coarsen(target, cards[col]))
+                clf.fit(feats[:, :pos], coarsen(target, cards[col]))
                 tree = clf.tree_
                 nodes = tree.apply(feats[:, :pos] if pos else feats)
                 is_leaf = tree.children_left == -1
