@@ -20,11 +20,11 @@ from (a model that replays its training sequences would score perfectly there):
   from. Eight held-out windows make every macrodata score noisy, and a time split scores the
   extrapolation to a later period as well (levels grow): read them beside the reference row.
 
-Scores (:func:`simulacra.evaluate.sequences.compare_sequences` against the holdout): mean KS distance
+Scores (:func:`simulacra.evaluation.sequences.compare_sequences` against the holdout): mean KS distance
 over per-sequence statistics (length; each channel's mean, std, mean and std of first differences),
 autocorrelation difference (lags 1..5) and cross-correlation difference (lags 0..5), lower is better;
 and the per-sequence detector's ROC-AUC (a gradient-boosted classifier on the same summaries, from
-:func:`simulacra.evaluate.sequences.sequence_section`, separating a model's sequences from held-out
+:func:`simulacra.evaluation.sequences.sequence_section`, separating a model's sequences from held-out
 ones on equal-sized samples; 0.5 = indistinguishable). The reference row scores the real training
 sequences against the holdout in the same way: what fresh real sequences reach. Targets: the
 detector's AUC at most 0.75 (issue #14); simulacra below PAR on the KS score and the autocorrelation
@@ -187,7 +187,7 @@ def run_par(ds: dict[str, Any], n: int, epochs: int) -> dict[str, Any]:
 
 def score(ds: dict[str, Any], data: pd.DataFrame) -> dict[str, Any]:
     """``data``'s sequences scored against the held-out ones (never against the training sequences)."""
-    from simulacra.evaluate.sequences import compare_sequences, sequence_section
+    from simulacra.evaluation.sequences import compare_sequences, sequence_section
 
     kw = {"sequence_key": ds["key"], "order_by": ds["order"], "context": ds["context"]}
     r = compare_sequences(ds["holdout"], data, max_lag=MAX_LAG, seed=SEED, **kw)

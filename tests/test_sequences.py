@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from simulacra.errors import ConditionError, DataError, ModelFormatError, UsageError
-from simulacra.evaluate.sequences import compare_sequences, sequence_section
+from simulacra.evaluation.sequences import compare_sequences, sequence_section
 from simulacra.sequences import ENTITY_CHUNK, SequenceSynthesizer, is_sequence_model, make_windows
 
 Runner = Callable[..., subprocess.CompletedProcess]

@@ -14,8 +14,8 @@ import pytest
 from simulacra import TabularSynthesizer
 from simulacra.datasets import load_adult
 from simulacra.errors import ConditionError, ConstraintError, DataError, ModelFormatError, UsageError
-from simulacra.evaluate.fidelity import accuracy
-from simulacra.evaluate.privacy import identical_match_share
+from simulacra.evaluation.tabular.fidelity import accuracy
+from simulacra.evaluation.tabular.privacy import identical_match_share
 from simulacra.schema import Schema, infer_schema
 from simulacra.schema.kinds import Kind
 from simulacra.tabular.models import SequentialTrees, model_params
