@@ -60,10 +60,12 @@ class Bar(Progress):
         self.task = self.rich.add_task(escape(label), total=total, status="")
 
     def start(self, total: int | None, label: str | None = None) -> None:
-        """A new phase: the count starts again from zero (with a new label, if given)."""
+        """A new phase: a new bar of ``total`` (``None``: unknown) counting from zero."""
         super().start(total, label)
         self.done = 0
-        self.rich.reset(self.task, total=total, **({"description": escape(label)} if label else {}))
+        description = escape(label) if label else self.rich.tasks[0].description
+        self.rich.remove_task(self.task)
+        self.task = self.rich.add_task(description, total=total, status="")
 
     def advance(self, k: int = 1) -> None:
         super().advance(k)
