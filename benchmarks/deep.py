@@ -386,9 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     run = Run(__file__, PACKAGES, SCHEMA)
 
     from simulacra.datasets import ADULT_TARGET, load_adult
-    from simulacra.evaluate.fidelity import accuracy
-    from simulacra.evaluate.privacy import identical_match_share
-    from simulacra.evaluate.utility import tstr_auc
+    from simulacra.evaluation.tabular.fidelity import accuracy
+    from simulacra.evaluation.tabular.privacy import identical_match_share
+    from simulacra.evaluation.tabular.utility import tstr_auc
 
     started = datetime.now(UTC)
     train, holdout = load_adult("train"), load_adult("test")

@@ -337,12 +337,12 @@ def child_breakdown(workdir: Path, profile: bool) -> None:
 
     # simulacra imports scikit-learn, scipy and matplotlib lazily: import them here, so that the first
     # section's time is its own
-    import simulacra.evaluate.detection
-    import simulacra.evaluate.html
-    import simulacra.evaluate.plots
-    import simulacra.evaluate.privacy
-    import simulacra.evaluate.utility  # noqa: F401
-    from simulacra.evaluate.report import SECTIONS
+    import simulacra.evaluation.html
+    import simulacra.evaluation.tabular.detection
+    import simulacra.evaluation.tabular.plots
+    import simulacra.evaluation.tabular.privacy
+    import simulacra.evaluation.tabular.utility  # noqa: F401
+    from simulacra.evaluation.report import SECTIONS
 
     import_s = time.perf_counter() - t0
     t0 = time.perf_counter()

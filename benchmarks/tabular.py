@@ -174,9 +174,9 @@ def _contender(name: str, workdir: Path, argn_minutes: float | None) -> tuple[Ca
 
 _METRICS = {
     "fidelity": {"overall": float, "univariate": float, "bivariate": float},
-    "utility": {"*": Any},  # simulacra.evaluate.utility.tstr_auc's dict
+    "utility": {"*": Any},  # simulacra.evaluation.tabular.utility.tstr_auc's dict
     "identical_match_share": float,
-    "dcr": {"*": Any},  # simulacra.evaluate.privacy.dcr's dict
+    "dcr": {"*": Any},  # simulacra.evaluation.tabular.privacy.dcr's dict
 }
 _CHILD = {
     "name": str,
@@ -359,9 +359,9 @@ def spawn_child(name: str, workdir: Path, args: argparse.Namespace, timeout_s: f
 
 def _score(train: pd.DataFrame, holdout: pd.DataFrame, syn: pd.DataFrame, dcr_rows: int) -> dict[str, Any]:
     from simulacra.datasets import ADULT_TARGET
-    from simulacra.evaluate.fidelity import accuracy
-    from simulacra.evaluate.privacy import dcr, identical_match_share
-    from simulacra.evaluate.utility import tstr_auc
+    from simulacra.evaluation.tabular.fidelity import accuracy
+    from simulacra.evaluation.tabular.privacy import dcr, identical_match_share
+    from simulacra.evaluation.tabular.utility import tstr_auc
 
     acc = accuracy(train, syn)
     d = dcr(train, holdout, syn, max_rows=min(dcr_rows, len(syn)))
@@ -375,9 +375,9 @@ def _score(train: pd.DataFrame, holdout: pd.DataFrame, syn: pd.DataFrame, dcr_ro
 
 def run_main(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from simulacra.datasets import ADULT_TARGET, load_adult
-    from simulacra.evaluate.fidelity import accuracy
-    from simulacra.evaluate.privacy import identical_match_share
-    from simulacra.evaluate.utility import tstr_auc
+    from simulacra.evaluation.tabular.fidelity import accuracy
+    from simulacra.evaluation.tabular.privacy import identical_match_share
+    from simulacra.evaluation.tabular.utility import tstr_auc
 
     train, holdout = load_adult("train"), load_adult("test")
     dcr_rows = QUICK_METRIC_ROWS if args.quick else len(train)
@@ -628,7 +628,7 @@ def make_stress_inputs(workdir: Path) -> None:
 
 
 def _stress_checks(case: str, train: pd.DataFrame, syn: pd.DataFrame) -> dict[str, Any]:
-    from simulacra.evaluate.fidelity import accuracy
+    from simulacra.evaluation.tabular.fidelity import accuracy
 
     out: dict[str, Any] = {"fidelity": float(accuracy(train, syn)["overall"])}
     if case.startswith("high_cardinality"):

@@ -157,7 +157,7 @@ def _count_lines(path: Path) -> int:
 
 def part1(seeds: pd.DataFrame, holdout: pd.DataFrame, use_cached: bool = False) -> dict:
     """Macro-F1 for (a) seeds only, (b) synthetic only, (c) both, and the report's verdicts."""
-    from simulacra.evaluate.text.report import evaluate_text
+    from simulacra.evaluation.text.report import evaluate_text
 
     syn, info = generate(N_SYNTHETIC, use_cached)
     t0 = time.perf_counter()

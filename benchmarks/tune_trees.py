@@ -19,12 +19,12 @@ For each table, 3-fold cross-validation (folds drawn with ``simulacra.seeding.de
 fold the trees are fitted on the other folds ("train") with the leaf size each candidate rule gives for
 ``len(train)``, sample ``len(train)`` rows, and are scored against the held-out fold ("holdout"):
 
-- **fidelity**: ``simulacra.evaluate.fidelity.accuracy(train, synthetic)["overall"]`` with the synthetic
-  rows subsampled (seeded) to the holdout's size, beside the holdout's own accuracy against train
-  (accuracy rises with the number of rows, so the two are compared at equal size);
-- **DCR share**: ``simulacra.evaluate.privacy.dcr(train, holdout, synthetic)["share_closer_to_train"]``
-  (about 0.5 when nothing is copied);
-- **TSTR**: ``simulacra.evaluate.utility.tstr`` ratio (ROC-AUC for classes, R² for numbers).
+- **fidelity**: ``simulacra.evaluation.tabular.fidelity.accuracy(train, synthetic)["overall"]`` with
+  the synthetic rows subsampled (seeded) to the holdout's size, beside the holdout's own accuracy
+  against train (accuracy rises with the number of rows, so the two are compared at equal size);
+- **DCR share**: ``share_closer_to_train`` of ``simulacra.evaluation.tabular.privacy.dcr(train,
+  holdout, synthetic)`` (about 0.5 when nothing is copied);
+- **TSTR**: ``simulacra.evaluation.tabular.utility.tstr`` ratio (ROC-AUC for classes, R² for numbers).
 
 Criterion, fixed before running: a rule is *admissible* when its DCR share, averaged over folds, is at
 most 0.52 averaged over the tables and at most 0.55 on every single table (the per-table allowance
@@ -174,9 +174,9 @@ def one_fold(
 ) -> dict[str, Any]:
     """Fit the trees with ``leaf`` on ``train``, score against ``holdout``."""
     from simulacra import TabularSynthesizer
-    from simulacra.evaluate.fidelity import accuracy
-    from simulacra.evaluate.privacy import dcr
-    from simulacra.evaluate.utility import tstr
+    from simulacra.evaluation.tabular.fidelity import accuracy
+    from simulacra.evaluation.tabular.privacy import dcr
+    from simulacra.evaluation.tabular.utility import tstr
     from simulacra.seeding import derive_rng
 
     syn = TabularSynthesizer("trees", seed=seed, min_samples_leaf=leaf).fit(train).sample(len(train))
