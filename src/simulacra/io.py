@@ -36,8 +36,6 @@ def suffix_of(path: str | os.PathLike) -> str:
     return path.suffix.lower()
 
 
-_suffix = suffix_of  # the old private name, until every caller uses suffix_of
-
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
     """Read a table; raise :class:`DataError` with one clear line if it cannot be used."""
