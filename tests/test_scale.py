@@ -199,3 +199,29 @@ def test_engine_options_are_checked(tmp_path: Path, cli, adult_model: Path) -> N
     )
     check("sample", str(adult_model), "-n", "10", "--out", "s.csv", "--workers", "0", message="--workers 0")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("ext", [".jsonl", ".csv", ".parquet"])
+def test_one_chunk_writer_parts_concatenate_to_the_streamed_file(tmp_path: Path, ext: str) -> None:
+    """Parts written by io.ChunkWriter (header in the first part only) join into the bytes that
+    io.write_chunks streams in one go; JSONL keeps timestamps to the microsecond."""
+    from simulacra.datasets import load_adult
+    from simulacra.io import ChunkWriter, write_chunks
+
+    frame = load_adult("train").head(3_000).reset_index(drop=True)
+    frame["seen"] = pd.Timestamp("2024-05-01 10:00:00.123456") + pd.to_timedelta(frame.index, unit="min")
+    chunks = [frame.iloc[i : i + 1_000].reset_index(drop=True) for i in range(0, 3_000, 1_000)]
+    streamed, rows = write_chunks(iter(chunks), tmp_path / f"all{ext}")
+    assert rows == 3_000
+    if ext == ".parquet":
+        pd.testing.assert_frame_equal(pd.read_parquet(streamed), frame)
+        return
+    parts = []
+    for i, chunk in enumerate(chunks):
+        with ChunkWriter(tmp_path / f"part{i}{ext}", header=i == 0) as writer:
+            writer.write(chunk)
+        parts.append((tmp_path / f"part{i}{ext}").read_bytes())
+    assert b"".join(parts) == streamed.read_bytes()
+    if ext == ".jsonl":
+        back = pd.read_json(streamed, lines=True, convert_dates=["seen"])
+        assert back["seen"].dt.microsecond.eq(123_456).all()
