@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ....errors import ModelFormatError
 from ....schema.kinds import Kind
 from ....seeding import secret_torch_generator, torch_rng
 from ..base import Conditions, Progress
@@ -57,6 +58,11 @@ OUTSIDE_BUDGET = [
     "whether the training rows meet the schema's constraints (a fit stops when one does not)",
     "shapes of regenerated id / PII / free-text columns, if any",
 ]
+
+
+def column_order(cards: list[int]) -> list[int]:
+    """The order columns are modelled in: fewest codes first, ties by position."""
+    return sorted(range(len(cards)), key=lambda j: (cards[j], j))
 
 
 class ARNet(nn.Module):
@@ -177,7 +183,7 @@ class AutoregressiveModel:
     def fit(self, codes: np.ndarray, cards: list[int], progress: Progress = None) -> AutoregressiveModel:
         """Train the network on the code matrix (see the class docstring)."""
         self.cards_ = [int(c) for c in cards]
-        self.order_ = sorted(range(len(cards)), key=lambda j: (cards[j], j))
+        self.order_ = column_order(self.cards_)
         x = np.ascontiguousarray(codes[:, self.order_]).astype(np.int64)
         dev = pick_device(self.device)
         with torch_rng(self.seed, device=dev):  # weight initialisation, without touching global state
@@ -329,6 +335,11 @@ class AutoregressiveModel:
     def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> AutoregressiveModel:
         self = cls(**meta["params"])
         self.cards_, self.order_ = list(meta["cards"]), list(meta["order"])
+        if self.order_ != column_order(self.cards_):
+            raise ModelFormatError(
+                "model.json: the autoregressive model's column order does not follow its column sizes "
+                "(the file was edited); refit the model"
+            )
         self.report_, self.privacy_ = meta.get("training"), meta.get("privacy")
         net = ARNet([self.cards_[j] for j in self.order_], self._width())
         self.net_ = arrays_to_module(net, arrays)

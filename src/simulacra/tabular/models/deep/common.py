@@ -330,9 +330,11 @@ def arrays_to_module(module: nn.Module, arrays: dict[str, np.ndarray]) -> nn.Mod
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
+        lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+        detail = lines[1] if len(lines) > 1 else lines[0]
         raise ModelFormatError(
-            f"the saved network weights do not fit the model ({first}); refit it"
+            f"weights.safetensors does not fit the network model.json describes ({detail[:160]}); "
+            "one of the two files was edited or damaged: refit the model"
         ) from None
     module.eval()
     return module

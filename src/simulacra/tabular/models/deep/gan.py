@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ....errors import ConditionError
+from ....errors import ConditionError, ModelFormatError
 from ....seeding import derive_rng, torch_generator_from, torch_rng
 from ..base import Conditions, Progress
 from .common import (
@@ -402,6 +402,11 @@ class GANModel:
         self._layout(meta["cards"])
         self.report_ = meta.get("training")
         self.freqs_ = arrays["freqs"]
+        if self.freqs_.shape != (self.width_,):
+            raise ModelFormatError(
+                "arrays.npz: the GAN's code frequencies do not fit the columns model.json describes "
+                "(one of the files was edited); refit the model"
+            )
         gen = Generator(self.z_dim, self.width_, self.generator_dims, self.width_)
         self.gen_ = arrays_to_module(gen, arrays)
         return self

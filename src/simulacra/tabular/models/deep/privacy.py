@@ -282,6 +282,8 @@ class PrivateCodecs:
             "epsilon": self.epsilon,
             "delta": self.delta,
             "mechanism": "Gaussian mechanism, zCDP over all column histograms",
+            "histograms": None if b is None else b.n_queries,
+            "histograms_released": None if b is None else b.used,
             "noise_sigma": None if b is None else round(b.sigma, 3),
             "category_threshold": None if b is None else round(b.threshold, 1),
             "columns": self.columns,
