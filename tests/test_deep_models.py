@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from simulacra.schema.model import Schema
 ROWS = 3000
 FAST = {
     "autoregressive": {"epochs": 8, "batch_size": 128, "hidden": 64},
-    "diffusion": {"epochs": 15, "batch_size": 128, "hidden": 128, "layers": 2},
+    "diffusion": {"epochs": 30, "batch_size": 128, "hidden": 128, "layers": 2},
     "gan": {"epochs": 8, "batch_size": 100, "eval_every": 4},
 }
 MODELS = list(FAST)
@@ -40,7 +41,15 @@ def adult() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fitted(adult: pd.DataFrame) -> dict[str, TabularSynthesizer]:
-    return {m: TabularSynthesizer(m, seed=1, **FAST[m]).fit(adult) for m in MODELS}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "the GAN model is experimental", UserWarning)
+        return {m: TabularSynthesizer(m, seed=1, **FAST[m]).fit(adult) for m in MODELS}
+
+
+def _independent(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """``df`` with every column shuffled on its own: the same marginals, no dependence at all."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({c: df[c].to_numpy()[rng.permutation(len(df))] for c in df.columns})
 
 
 def _assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -57,23 +66,35 @@ def _assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str)
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_sample_has_the_tables_shape_and_learns_it(model: str, fitted: dict, adult: pd.DataFrame) -> None:
+def test_sample_has_the_tables_shape(model: str, fitted: dict, adult: pd.DataFrame) -> None:
     syn = fitted[model].sample(2000, seed=3)
     assert list(syn.columns) == list(adult.columns)
     assert len(syn) == 2000
     assert syn["age"].dtype.kind == "i" and syn["income"].isin(adult["income"].unique()).all()
-    acc = accuracy(adult, syn)
-    if model == "gan":  # an untrained generator scores about 0.53
-        assert acc["overall"] > 0.8
-    else:  # a few epochs already learn the pairs about as well as the marginals alone give them
-        noise = pd.DataFrame(
-            {
-                c: adult[c].sample(2000, replace=True, random_state=i).to_numpy()
-                for i, c in enumerate(adult.columns)
-            }
-        )
-        assert acc["bivariate"] > accuracy(adult, noise)["bivariate"] - 0.03
-        assert acc["univariate"] > 0.95
+    # the marginals (an untrained GAN scores about 0.5 here)
+    assert accuracy(adult, syn)["univariate"] > (0.9 if model == "gan" else 0.95)
+
+
+@pytest.mark.parametrize("model", ["autoregressive", "diffusion"])
+def test_sample_learns_the_dependence_between_columns(model: str, fitted: dict, adult: pd.DataFrame) -> None:
+    """A margin over independent columns, not a floor: the pairs of the synthetic rows beat those of
+    the training rows with every column shuffled on its own, and shuffling the synthetic rows' columns
+    loses at least half of what shuffling fresh real rows loses (measured at 8 and 30 epochs:
+    autoregressive +0.034 and 0.046 of 0.052, diffusion +0.026 and 0.035 to 0.039)."""
+    syn = fitted[model].sample(2000, seed=3)
+    fresh = load_adult("train").iloc[ROWS : ROWS + 2000].reset_index(drop=True)
+
+    def pairs(df: pd.DataFrame) -> float:
+        return accuracy(adult, df)["bivariate"]
+
+    assert pairs(syn) > pairs(_independent(adult).head(2000)) + 0.015
+    assert pairs(syn) - pairs(_independent(syn)) > 0.5 * (pairs(fresh) - pairs(_independent(fresh)))
+
+
+def test_gan_warns_that_it_is_experimental(adult: pd.DataFrame) -> None:
+    """The GAN learns the marginals but hardly any dependence (TSTR AUC 0.51 on Adult): it says so."""
+    with pytest.warns(UserWarning, match="GAN model is experimental and has poor utility"):
+        TabularSynthesizer("gan", seed=0, epochs=1, batch_size=100).fit(adult.head(300))
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -156,7 +177,7 @@ def test_time_cap_stops_training(adult: pd.DataFrame) -> None:
     assert report["stopped"] == "time" and report["epochs_run"] == 1
     messages: list[str] = []
     TabularSynthesizer("diffusion", seed=0, **FAST["diffusion"]).fit(adult, progress=messages.append)
-    assert messages[0].startswith("epoch 1/15 · loss") and "s left" in messages[0]
+    assert messages[0].startswith("epoch 1/30 · loss") and "s left" in messages[0]
 
 
 def test_early_stopping_on_validation(adult: pd.DataFrame) -> None:
@@ -230,6 +251,30 @@ def test_damaged_weights_are_a_format_error(fitted: dict, tmp_path: Path) -> Non
         TabularSynthesizer.load(tmp_path / "m")
 
 
+def test_fits_leave_torchs_global_generator_alone(adult: pd.DataFrame) -> None:
+    import torch
+
+    before = torch.random.get_rng_state()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "the GAN model is experimental", UserWarning)
+        for model in MODELS:
+            TabularSynthesizer(model, seed=0, epochs=1, batch_size=100).fit(adult.head(300))
+        TabularSynthesizer("autoregressive", epsilon=2.0, dp_epochs=1).fit(adult.head(300))
+    assert torch.equal(before, torch.random.get_rng_state())
+
+
+def test_deep_models_make_randomness_only_through_seeding() -> None:
+    """No global seed and no generator made on the side: everything goes through simulacra.seeding."""
+    import simulacra.tabular.models.deep as deep
+
+    files = sorted(Path(deep.__file__).parent.glob("*.py"))
+    assert len(files) >= 5
+    for path in files:
+        text = path.read_text()
+        for needle in ("default_rng(", "manual_seed(", "np.random.seed(", "torch.seed(", "RandomState("):
+            assert needle not in text, f"{path.name} calls {needle}"
+
+
 # -- command line and the optional torch ----------------------------------------------------------
 
 
@@ -254,6 +299,47 @@ def test_cli_fits_a_private_time_capped_model_and_samples(cli, adult_csv: Path, 
     r = cli("sample", "m", "-n", "300", "--out", "s.csv", "--where", "sex=Male", "--quiet", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (pd.read_csv(tmp_path / "s.csv")["sex"] == "Male").all()
+
+
+def test_cli_gan_fit_warns_in_one_line(cli, adult_csv: Path, tmp_path: Path) -> None:
+    r = cli("fit", adult_csv, "--model", "gan", "--max-minutes", "0.01", "--out", "m", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    warned = [line for line in r.stderr.splitlines() if "experimental" in line]
+    assert len(warned) == 1 and warned[0].startswith("warning: the GAN model is experimental"), r.stderr
+    assert "UserWarning" not in r.stderr and "warnings.warn" not in r.stderr
+
+
+def _damage(folder: Path, how: str) -> None:
+    meta_file = folder / "model.json"
+    meta = json.loads(meta_file.read_text())
+    if how == "truncated weights":
+        data = (folder / "weights.safetensors").read_bytes()
+        (folder / "weights.safetensors").write_bytes(data[: len(data) // 2])
+        return
+    if how == "edited width":
+        meta["model"]["params"]["hidden"] = 32
+    elif how == "edited order":
+        order = meta["model"]["order"]
+        order[0], order[-1] = order[-1], order[0]
+    meta_file.write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize(
+    ("how", "fragments"),
+    [
+        ("truncated weights", ["weights.safetensors", "damaged", "refit"]),
+        ("edited width", ["weights.safetensors", "model.json", "refit"]),
+        ("edited order", ["model.json", "column order", "refit"]),
+    ],
+)
+def test_cli_names_the_damaged_file_of_a_deep_model(
+    cli, fitted: dict, tmp_path: Path, how: str, fragments: list
+) -> None:
+    fitted["autoregressive"].save(tmp_path / "m")
+    _damage(tmp_path / "m", how)
+    r = cli("sample", "m", "-n", "10", "--out", "x.csv", cwd=tmp_path)
+    _assert_one_line_error(r, *fragments)
+    assert not (tmp_path / "x.csv").exists()
 
 
 @pytest.mark.parametrize(

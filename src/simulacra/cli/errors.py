@@ -1,12 +1,14 @@
 """How the command line fails: every error caused by input is one line, ``error: ...``, and exit 2.
 
 ``--debug`` shows the traceback instead. An interrupt exits 130; an internal error (a bug) is one
-line asking for ``--debug`` and a report, exit 1.
+line asking for ``--debug`` and a report, exit 1. A warning from the library is one line too,
+``warning: ...`` (e.g. the GAN's: experimental, poor utility).
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any
 
 from ..errors import SimulacraError
@@ -31,9 +33,15 @@ def click_kind(exc: BaseException) -> str | None:
     return None
 
 
+def show_warning(message: Warning | str, *_args: Any, **_kwargs: Any) -> None:
+    """Show a Python warning as one line, ``warning: ...`` (``warnings.showwarning``'s signature)."""
+    err.print(f"warning: {message}", markup=False, soft_wrap=True)
+
+
 def run_command(command: Any, args: list[str]) -> None:
     """Run the click ``command`` on ``args``, turning expected errors into one line and exit code 2."""
     state["debug"] = False
+    warnings.showwarning = show_warning
     try:
         rc = command.main(args=args, prog_name="simulacra", standalone_mode=False)
         if isinstance(rc, int) and rc:  # click returns the code of typer.Exit instead of raising it
