@@ -109,6 +109,9 @@ class AutoregressiveModel:
     ``device`` for training (``"auto"``: a GPU when present; sampling always runs on CPU),
     ``threads`` (torch CPU threads, default 1; None: torch's default), and for differential privacy
     ``epsilon`` / ``delta`` with ``dp_epochs``, ``dp_batch_size``, ``dp_hidden``, ``max_grad_norm``.
+    A private fit treats the number of rows as public, runs every planned epoch on a fixed learning-rate
+    schedule without reading a loss, and draws its noise from OS entropy (not reproducible from ``seed``);
+    its ledger (``privacy_``) lists what else is outside the budget.
     """
 
     name: ClassVar[str] = "autoregressive"
