@@ -20,8 +20,8 @@ import pytest
 from simulacra import TabularSynthesizer
 from simulacra.datasets import load_adult
 from simulacra.errors import ConditionError, ModelFormatError, UsageError
-from simulacra.evaluate.fidelity import accuracy
-from simulacra.evaluate.privacy import identical_match_share
+from simulacra.evaluation.tabular.fidelity import accuracy
+from simulacra.evaluation.tabular.privacy import identical_match_share
 from simulacra.schema import infer_schema
 from simulacra.schema.model import Schema
 
