@@ -71,7 +71,7 @@ def run_demo(out_dir: str | Path, seed: int = 0, progress: ProgressLike = None) 
             "train": "UCI Adult train split (bundled)",
             "holdout": "UCI Adult test split (bundled)",
         },
-        progress=lambda _m: step(),
+        progress=step,
     )
     report.save_html(out_dir / "report.html")
     report.save_json(out_dir / "metrics.json")

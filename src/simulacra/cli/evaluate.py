@@ -90,7 +90,7 @@ def evaluate_cmd(
             sections=chosen,
             seed=seed,
             sources={"synthetic": str(synthetic), "train": str(train), "holdout": str(holdout)},
-            progress=lambda _section: progress(),
+            progress=progress,
             sequence_key=sequence_key,
             order_by=order_by,
             context=split_list(context) or None,

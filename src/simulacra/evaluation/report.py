@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..errors import DataError, UsageError
+from ..progress import ProgressLike
 
 __all__ = ["MIN_ROWS", "SECTIONS", "Report", "evaluate", "read_frame"]
 
@@ -94,7 +94,7 @@ def evaluate(
     max_rows: int = 10_000,
     pii_columns: list[str] | None = None,
     sources: dict[str, str] | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: ProgressLike = None,
     sequence_key: str | None = None,
     order_by: str | None = None,
     context: list[str] | None = None,

@@ -3,12 +3,12 @@ assembled into one :class:`~simulacra.evaluation.report.Report` with its verdict
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
 from ...errors import DataError, UsageError
+from ...progress import ProgressLike, as_progress
 from ..report import SECTIONS, Report, read_frame
 from ..scores import jsonable, verdict
 from .columns import check_frame
@@ -81,7 +81,7 @@ def evaluate_table(
     max_rows: int = 10_000,
     pii_columns: list[str] | None = None,
     sources: dict[str, str] | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: ProgressLike = None,
     sequence_key: str | None = None,
     order_by: str | None = None,
     context: list[str] | None = None,
@@ -100,12 +100,13 @@ def evaluate_table(
     syn = read_frame(synthetic, "synthetic")
     _same_columns(trn, {"holdout": hol, "synthetic": syn})
     hol, syn = hol[trn.columns], syn[trn.columns]
-    step = progress or (lambda _m: None)
+    step = as_progress(progress)
     seq_section = None
     if sequence_key is not None:
         from ..sequences.section import sequence_section
 
-        step("sequences")
+        step.status("sequences")
+        step(1)
         seq_section = sequence_section(
             trn, hol, syn, sequence_key=sequence_key, order_by=order_by, context=context, seed=seed
         )
@@ -123,13 +124,16 @@ def evaluate_table(
 
     out: dict[str, dict] = {}
     if "fidelity" in sections:
-        step("fidelity")
+        step.status("fidelity")
+        step(1)
         out["fidelity"] = fidelity_section(trn, hol, syn, seed=seed, max_rows=max_rows)
     if "utility" in sections:
-        step("utility")
+        step.status("utility")
+        step(1)
         out["utility"] = utility_section(trn, hol, syn, target, seed=seed)
     if "privacy" in sections:
-        step("privacy")
+        step.status("privacy")
+        step(1)
         out["privacy"] = privacy_section(trn, hol, syn, seed=seed, max_rows=max_rows, pii_columns=pii_columns)
     if seq_section is not None:
         out["sequences"] = seq_section

@@ -13,12 +13,13 @@ reference, on equal token budgets or equal sample sizes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ...errors import DataError, UsageError
+from ...progress import ProgressLike, as_progress
 from ...seeding import derive_rng
 from ..report import Report
 from ..scores import jsonable, verdict
@@ -109,7 +110,7 @@ def evaluate_text(
     embed_rows: int = 3_000,
     attributes: list[str] | None = None,
     sources: dict[str, str] | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: ProgressLike = None,
 ) -> Report:
     """Check synthetic texts against the real ``train`` texts (the seeds) on the real ``holdout``.
 
@@ -125,7 +126,7 @@ def evaluate_text(
     chosen = _sections(sections)
     if not isinstance(text_field, str) or not text_field:
         raise UsageError("text_field must name the field that holds the texts")
-    step = progress or (lambda _m: None)
+    step = as_progress(progress)
     trn = read_texts(train, "train", text_field, target, sources)
     hol = read_texts(holdout, "holdout", text_field, target, sources)
     syn = read_texts(synthetic, "synthetic", text_field, target, sources)
@@ -154,7 +155,8 @@ def evaluate_text(
     else:
         skipped = "turned off"
     run = Run(trn, hol, syn, half_a, half_b, target, text_field, seed, embedder, skipped, embed_rows)
-    step("embeddings")
+    step.status("embeddings")
+    step(1)
     compute_vectors(run)
 
     out: dict[str, dict] = {}
@@ -165,7 +167,8 @@ def evaluate_text(
         "leakage": lambda: leakage_section(run),
     }
     for name in chosen:
-        step(name)
+        step.status(name)
+        step(1)
         out[name] = builders[name]()
 
     decision = verdict(out, reasons=REASONS, reason_keys=REASON_KEYS, pass_text=PASS_TEXT)
