@@ -10,7 +10,6 @@ is not one of its commands as a spec file.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +17,6 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import UsageError
-from ..progress import Progress
 from .options import on_engine
 from .render import err, out, progress_bar
 
@@ -59,22 +57,6 @@ def check_backend_options(backend: str, given: dict[str, Any]) -> None:
         readers = BACKEND_OPTIONS[flag]
         if value is not None and backend not in readers:
             raise UsageError(f"{flag} applies to --backend {' or '.join(readers)}, not to '{backend}'")
-
-
-def _stats_progress(progress: Progress) -> Any:
-    """The text runner's running totals as progress: count kept examples, show rate, tokens and cost."""
-
-    def update(stats: Any) -> None:
-        elapsed = max(time.monotonic() - stats.started, 1e-6)
-        made = stats.accepted - stats.resumed
-        reasons = ", ".join(f"{k} {v}" for k, v in stats.reasons.most_common(3))
-        progress.status(
-            f"{made / elapsed:.2f} ex/s  {stats.tokens_out / elapsed:.0f} tok/s  ${stats.cost:.4f}"
-            + (f"  rejects: {reasons}" if reasons else "")
-        )
-        progress.advance(stats.accepted - progress.done)
-
-    return update
 
 
 @text_app.command("run")
@@ -263,7 +245,7 @@ def _run_here(
             cache=not no_cache,
             prices=table,
             concurrency=backend_args["concurrency"],
-            progress=_stats_progress(progress),
+            progress=progress,
         )
     s = result.stats
     if not quiet:

@@ -11,12 +11,12 @@ import asyncio
 import json
 import math
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..progress import ProgressLike, as_progress
 from .backends import Backend
 from .cache import RequestCache
 from .filters import Deduper, LabelChecker
@@ -98,7 +98,7 @@ async def agenerate_to_file(
     prices: dict[str, Any] | None = None,
     concurrency: int | None = None,
     policy: RetryPolicy | None = None,
-    progress: Callable[[Stats], None] | None = None,
+    progress: ProgressLike = None,
     label_checker: LabelChecker | None = None,
     max_reject_share: float = 0.9,
 ) -> RunResult:
@@ -132,6 +132,7 @@ async def agenerate_to_file(
     if len(kept) > job.n:
         raise UsageError(f"{out}: already holds {len(kept)} examples, more than -n {job.n}")
     stats = Stats(job.n, resumed=len(kept))
+    bar = as_progress(progress)
     stats.accepted, stats.rejected = len(kept), len(rejected)
     stats.reasons.update(r.get("reason") for r in rejected)
     for r in kept:
@@ -194,8 +195,8 @@ async def agenerate_to_file(
         else:
             reject_writer.write(o.reject_line())
         stats.add(o)
-        if progress is not None:
-            progress(stats)
+        bar.status(stats.status_line())
+        bar.advance(stats.accepted - bar.done)
         fresh_rejects = stats.rejected - first_rejected
         fresh = fresh_rejects + stats.accepted - stats.resumed
         if fresh_rejects >= 50 and fresh_rejects > max_reject_share * fresh:

@@ -104,6 +104,14 @@ class Stats:
             self.rejected += 1
             self.reasons[o.reason] += 1
 
+    def status_line(self) -> str:
+        """Rate, tokens per second, cost so far and the commonest reject reasons, for a progress bar."""
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        made = self.accepted - self.resumed
+        reasons = ", ".join(f"{k} {v}" for k, v in self.reasons.most_common(3))
+        line = f"{made / elapsed:.2f} ex/s  {self.tokens_out / elapsed:.0f} tok/s  ${self.cost:.4f}"
+        return line + (f"  rejects: {reasons}" if reasons else "")
+
     def to_dict(self) -> dict[str, Any]:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         return {
