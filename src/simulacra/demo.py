@@ -50,7 +50,7 @@ def run_demo(out_dir: str | Path, seed: int = 0, progress: ProgressLike = None) 
     t0 = time.perf_counter()
     synth = TabularSynthesizer(seed=seed)
     step.start(None, "learning")
-    synth.fit(train, progress=lambda _m: step())
+    synth.fit(train, progress=step)
     fit_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     step.start(len(train), "sampling")

@@ -76,14 +76,8 @@ def fit(
     df = read_table(data)
     kinds = parse_kinds(kind)
     with progress_bar(quiet, None, f"fitting {data.name}") as progress:
-
-        def report(msg: str) -> None:
-            progress.advance(1)
-            if msg.startswith("epoch"):
-                progress.note(msg)
-
         try:
-            synth.fit(df, schema=schema, kinds=kinds or None, progress=report)
+            synth.fit(df, schema=schema, kinds=kinds or None, progress=progress)
         except DataError as exc:
             raise DataError(f"{data}: {exc}") from None
     synth.save(out_dir)
@@ -115,7 +109,7 @@ def _fit_sequences(
     with progress_bar(quiet, None, f"fitting sequences of {data.name}") as progress:
         try:
             synth.fit(
-                df, sequence_key, order_by, split_list(context), parse_kinds(kind), lambda _m: progress()
+                df, sequence_key, order_by, split_list(context), parse_kinds(kind), progress
             )
         except DataError as exc:
             raise DataError(f"{data}: {exc}") from None

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..errors import ConditionError, DataError, ModelFormatError, UsageError
 from ..io import to_pandas
+from ..progress import ProgressLike, as_progress
 from ..schema.infer import coerce_column, infer_schema
 from ..schema.kinds import Kind
 from ..schema.model import ColumnSchema
@@ -113,7 +114,7 @@ class SequenceSynthesizer(Estimator):
         order_by: str | None = None,
         context: list[str] | None = None,
         kinds: dict[str, str] | None = None,
-        progress: Callable[[str], None] | None = None,
+        progress: ProgressLike = None,
     ) -> SequenceSynthesizer:
         """Learn from a long table: one row per event, ``sequence_key`` naming the entity.
 
@@ -122,7 +123,8 @@ class SequenceSynthesizer(Estimator):
         """
         if self.step_model not in STEP_MODELS:
             raise UsageError(f"step_model must be 'joint' or 'channels', got {self.step_model!r}")
-        step = progress or (lambda _m: None)
+        step = as_progress(progress)
+        step.start(3, "phases")
         df = to_pandas(data).copy()
         df.columns = [str(c) for c in df.columns]
         context = [str(c) for c in (context or [])]
@@ -200,7 +202,9 @@ class SequenceSynthesizer(Estimator):
         self.out_dtypes_ = {c: str(df[c].dtype) for c in df.columns}
         self.out_missing_ = {c: bool(df[c].isna().any()) for c in df.columns}
 
-        step("events")
+        step.status("events")
+
+        step(1)
         sorted_order = order_secs[perm] if order_secs is not None else None
         flat, channels, integral = event_channels(sdf, learned, schema, sorted_order, firsts)
         self.learned_ = learned
@@ -211,7 +215,8 @@ class SequenceSynthesizer(Estimator):
             )
 
         # the entity table: context, length, start and first event
-        step("entities")
+        step.status("entities")
+        step(1)
         table = {c: sdf[c].iloc[firsts].reset_index(drop=True) for c in context}
         table[LENGTH] = pd.Series(lengths.astype(np.int64))
         entity_kinds: dict[str, Any] = {LENGTH: "integer"}
@@ -231,7 +236,8 @@ class SequenceSynthesizer(Estimator):
         self.ctx_feats_, self.ctx_codecs_ = context_features(context, self.entity_model_.schema_, etable)
 
         # the step model, learned on the real sequences (teacher forcing)
-        step("steps")
+        step.status("steps")
+        step(1)
         feats, targets = teacher_forcing(
             channels,
             flat,

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..errors import DataError, ModelFormatError
 from ..io import to_pandas
+from ..progress import ProgressLike
 from ..schema.infer import coerce_column, complete_schema, infer_schema
 from ..schema.model import Schema, load_schema
 from ..seeding import CHUNK_ROWS, derive_rng
@@ -62,7 +63,7 @@ class TabularSynthesizer(Estimator):
         data: Any,
         schema: Schema | str | os.PathLike | None = None,
         kinds: dict | None = None,
-        progress: Callable[[str], None] | None = None,
+        progress: ProgressLike = None,
         *,
         overrides: dict | None = None,
     ) -> TabularSynthesizer:

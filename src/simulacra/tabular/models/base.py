@@ -7,13 +7,14 @@ weight in [0, 1] for each code (1 = allowed, 0 = excluded, a fraction for partly
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from ...progress import ProgressLike
+
 Conditions = dict[int, np.ndarray]
-Progress = Callable[[str], None] | None
+Progress = ProgressLike  # see simulacra.progress: units are columns or epochs
 
 
 class CodeModel(Protocol):

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import special
 
 from ...errors import ConditionError
+from ...progress import as_progress
 from ...seeding import derive_rng
 from ..estimator import Estimator
 from .base import Conditions, Progress
@@ -40,6 +41,8 @@ class GaussianCopula(Estimator):
         self.cards_ = list(cards)
         self.cdfs_ = []
         z = np.empty((n, m))
+        bar = as_progress(progress)
+        bar.start(m, "columns")
         for j in range(m):
             p = np.bincount(codes[:, j], minlength=cards[j]) / n
             cdf = np.concatenate([[0.0], np.cumsum(p)])
@@ -47,8 +50,7 @@ class GaussianCopula(Estimator):
             self.cdfs_.append(cdf)
             lo, hi = cdf[codes[:, j]], cdf[codes[:, j] + 1]
             z[:, j] = _ndtri(lo + rng.random(n) * (hi - lo))
-            if progress:
-                progress(f"column {j + 1}/{m}")
+            bar(1)
         corr = np.corrcoef(z, rowvar=False) if m > 1 else np.ones((1, 1))
         corr = np.nan_to_num(corr, nan=0.0)
         np.fill_diagonal(corr, 1.0)

@@ -21,6 +21,7 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import Tree
 
 from ...errors import ConditionError
+from ...progress import as_progress
 from ..estimator import Estimator
 from .base import Conditions, LeafTable, Progress, systematic_resample
 from .coarsen import coarsen
@@ -67,6 +68,8 @@ class SequentialTrees(Estimator):
             raise ValueError("order must be a permutation of the column indices")
         feats = np.asfortranarray(codes[:, self.order_].astype(np.float32))
         leaf = self._leaf_size(n)
+        bar = as_progress(progress)
+        bar.start(m, "columns")
         self.trees_: list[Tree | None] = []
         self.leaf_maps_: list[np.ndarray] = []
         self.tables_: list[LeafTable] = []
@@ -92,8 +95,7 @@ class SequentialTrees(Estimator):
                 self.trees_.append(tree)
                 self.leaf_maps_.append(leaf_map)
             self.tables_.append(LeafTable.from_counts(leaf_ids, target, n_leaves, cards[col]))
-            if progress:
-                progress(f"column {pos + 1}/{m}")
+            bar(1)
         return self
 
     def _leaves(self, pos: int, feats: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ....errors import ConditionError, ModelFormatError, UsageError
+from ....progress import as_progress
 from ....seeding import derive_rng, step_seed, torch_generator
 from ..base import Conditions, Progress, systematic_resample
 
@@ -195,6 +196,8 @@ def train_loop(
             raise ValueError("a data-blind loop has no validation loss, patience or best epoch")
         return _blind_loop(module, optimizer, batches, step, epochs, schedule, max_minutes, progress, device)
     clock = Clock(max_minutes)
+    bar = as_progress(progress)
+    bar.start(epochs, "epochs")
     report = TrainReport(device=str(device))
     best, best_state, bad = math.inf, None, 0
     for epoch in range(1, epochs + 1):
@@ -221,11 +224,10 @@ def train_loop(
             if plateau is not None:
                 for group in optimizer.param_groups:
                     group["lr"] *= plateau
-        if progress:
-            shown = f" · val {val:.4f}" if val_loss is not None else ""
-            progress(
-                f"epoch {epoch}/{epochs} · loss {train:.4f}{shown} · ~{clock.left(epoch, epochs):.0f} s left"
-            )
+        shown = f" · val {val:.4f}" if val_loss is not None else ""
+        left = clock.left(epoch, epochs)
+        bar.note(f"epoch {epoch}/{epochs} · loss {train:.4f}{shown} · ~{left:.0f} s left")
+        bar(1)
         if clock.out_of_time():
             report.stopped = "time"
             break
@@ -260,6 +262,8 @@ def _blind_loop(
 ) -> TrainReport:
     """:func:`train_loop` with a learning rate fixed before training and no loss read (see there)."""
     clock = Clock(max_minutes)
+    bar = as_progress(progress)
+    bar.start(epochs, "epochs")
     report = TrainReport(device=str(device), blind=True)
     base = [group["lr"] for group in optimizer.param_groups]
     module.train()
@@ -273,9 +277,9 @@ def _blind_loop(
             if clock.out_of_time():
                 break
         report.epochs_run = epoch
-        if progress:
-            left = clock.left(epoch, epochs)
-            progress(f"epoch {epoch}/{epochs} · lr {base[0] * factor:.2g} · ~{left:.0f} s left")
+        left = clock.left(epoch, epochs)
+        bar.note(f"epoch {epoch}/{epochs} · lr {base[0] * factor:.2g} · ~{left:.0f} s left")
+        bar(1)
         if clock.out_of_time():
             report.stopped = "time"
             break

@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ....errors import ConditionError, ModelFormatError
+from ....progress import as_progress
 from ....seeding import derive_rng, torch_generator_from, torch_rng
 from ..base import Conditions, Progress
 from .common import (
@@ -208,6 +209,8 @@ class GANModel:
         bs = self.batch_size
         steps = max(1, n // bs)
         clock = Clock(self.max_minutes)
+        bar = as_progress(progress)
+        bar.start(self.epochs, "epochs")
         report = TrainReport(device=str(dev))
         best, best_state, bad = -math.inf, None, 0
         offs = torch.as_tensor(self.offsets_[:-1], device=dev)
@@ -277,12 +280,12 @@ class GANModel:
                 [epoch, round(total_g / steps, 5), round(score, 5) if score == score else score]
             )
             report.epochs_run = epoch
-            if progress:
-                shown = f" · val fidelity {score:.4f}" if score == score else ""
-                progress(
-                    f"epoch {epoch}/{self.epochs} · loss G {total_g / steps:.3f} D {total_d / steps:.3f}"
-                    f"{shown} · ~{clock.left(epoch, self.epochs):.0f} s left"
-                )
+            shown = f" · val fidelity {score:.4f}" if score == score else ""
+            bar.note(
+                f"epoch {epoch}/{self.epochs} · loss G {total_g / steps:.3f} D {total_d / steps:.3f}"
+                f"{shown} · ~{clock.left(epoch, self.epochs):.0f} s left"
+            )
+            bar(1)
             if clock.out_of_time():
                 report.stopped = "time"
                 break
