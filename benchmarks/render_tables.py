@@ -270,8 +270,8 @@ def t_scale() -> list[str]:
             (
                 f"Ray beat one process from {payoff:,} transactions on (of the sizes measured)."
                 if payoff
-                else "Ray beat one process at none of the sizes measured: on this machine it does not pay "
-                "off below the largest size tried."
+                else "Ray beat one process at none of the sizes measured: on this machine it did not pay "
+                "off up to the largest size tried."
             ),
             "",
             f"Inside one process, the {res['result']['rows_transactions']:,}-transaction job alone "
@@ -288,7 +288,8 @@ def t_scale() -> list[str]:
             f"Scaling model fitted on this run (unit {m['unit_s']:.2f} s per million transactions, serial "
             f"{m['serial_s_1b']:.1f} s for 1,000 units), 1 billion transactions: "
             + ", ".join(
-                f"{w} workers {p['seconds']:.0f} s" for w, p in m["predictions_1b_transactions"].items()
+                f"{w} worker{'s' if w != '1' else ''} {p['seconds']:.0f} s"
+                for w, p in m["predictions_1b_transactions"].items()
             )
             + ".",
             "",
