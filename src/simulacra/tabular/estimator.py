@@ -1,7 +1,8 @@
 """The estimator contract every synthesizer follows (scikit-learn's conventions).
 
 - parameters are set in ``__init__`` and stored as given, with no logic; ``get_params`` reads their
-  names from the signature (a ``**params`` catch-all contributes the dict it was stored in);
+  names from the signature (a ``**params`` catch-all contributes the dict it was stored in); they are
+  checked in ``fit`` (``check_params``), as scikit-learn does;
 - what ``fit`` learns lives in attributes with a trailing underscore;
 - ``fit`` / ``sample`` / ``save`` / ``load``, and a public sampling plan: ``plan(n, ...)`` resolves
   the conditions once (errors raise there) and ``sample_chunk(plan, k)`` makes chunk ``k`` from the
@@ -43,6 +44,9 @@ class Estimator:
             elif p.kind != inspect.Parameter.VAR_POSITIONAL:
                 out[p.name] = getattr(self, p.name)
         return out
+
+    def check_params(self) -> None:
+        """Raise a :class:`UsageError` for parameters that cannot work; ``fit`` calls it first (none here)."""
 
     def iter_chunks(self, plan: SamplingPlan, progress: Callable[[int], None] | None = None) -> Iterator[Any]:
         """Every chunk of ``plan`` in order (``sample_chunk(plan, 0)``, ``1``, ...), reporting each size."""

@@ -100,6 +100,9 @@ class TabularSynthesizer(Estimator):
         if "seed" in model_params(self.model):
             params.setdefault("seed", self.seed)
         self.model_ = cls(**params)
+        check = getattr(self.model_, "check_params", None)
+        if check is not None:  # bad parameters fail before any codec reads the data (or spends a budget)
+            check()
         self.model_columns_ = build_model_columns(schema, values, self._new_codec)
         codes = (
             np.column_stack(

@@ -29,24 +29,21 @@ from torch.nn import functional as F
 
 from ....errors import ModelFormatError
 from ....schema.kinds import Kind
-from ....seeding import secret_torch_generator, torch_rng
+from ....seeding import secret_torch_generator
 from ..base import Conditions, Progress
 from .common import (
     arrays_to_module,
     batched_probs,
-    check_fit_options,
     embed_dim,
     fixed_schedule,
     impute_by_weighting,
     mean_loss,
     module_to_arrays,
-    pick_device,
     sequential_sample,
-    shuffled_batches,
-    split_validation,
     threaded,
     train_loop,
 )
+from .estimator import DeepModel, check_fit_options
 from .privacy import CODEC_SHARE, PrivateCodecs, check_budget
 
 OUTSIDE_BUDGET = [
@@ -101,7 +98,7 @@ class ARNet(nn.Module):
         return torch.softmax(self._head(self._context(x), p), dim=1)
 
 
-class AutoregressiveModel:
+class AutoregressiveModel(DeepModel):
     """Autoregressive network over bin codes (``"autoregressive"``; needs the ``[torch]`` extra).
 
     Parameters: ``hidden`` units per column head, ``epochs`` (upper bound; early stopping with
@@ -155,66 +152,50 @@ class AutoregressiveModel:
         self.device = device
         self.threads = threads
         self.seed = seed
-        check_budget(epsilon, delta)
-        check_fit_options(max_minutes, dp_epochs if epsilon is not None else epochs, batch_size)
-        self._private = PrivateCodecs(epsilon * CODEC_SHARE, delta * CODEC_SHARE) if epsilon else None
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            k: getattr(self, k)
-            for k in (
-                "hidden", "dropout", "weight_decay", "epochs", "batch_size", "lr", "patience", "val_share",
-                "max_minutes", "epsilon", "delta", "dp_epochs", "dp_batch_size", "dp_hidden", "max_grad_norm",
-                "device", "threads", "seed",
-            )
-        }  # fmt: skip
+    def check_params(self) -> None:
+        """One clear :class:`UsageError` for an impossible budget or training option."""
+        check_budget(self.epsilon, self.delta)
+        epochs = self.dp_epochs if self.epsilon is not None else self.epochs
+        check_fit_options(self.max_minutes, epochs, self.batch_size)
 
     def _width(self) -> int:
         return self.hidden if self.epsilon is None else self.dp_hidden
 
     # -- codecs ---------------------------------------------------------------------------------
     def make_codec(self, name: str, role: str, kind: Kind, data: Any, schema: Any) -> Any:
-        """With ``epsilon``: private codecs (noisy histograms); otherwise the synthesizer's own."""
-        if self._private is None:
+        """With ``epsilon``: private codecs (noisy histograms); otherwise the synthesizer's own.
+
+        The synthesizer asks for its codecs before it calls ``fit``: the first call checks the parameters
+        and splits the codecs' share of the budget over the schema (``private_codecs_``).
+        """
+        if self.epsilon is None:
             return None
-        if self._private.budget is None:
-            self._private.plan(schema)
-        return self._private.make(name, role, kind, data, schema)
+        if getattr(self, "private_codecs_", None) is None:
+            self.check_params()
+            self.private_codecs_ = PrivateCodecs(self.epsilon * CODEC_SHARE, self.delta * CODEC_SHARE)
+            self.private_codecs_.plan(schema)
+        return self.private_codecs_.make(name, role, kind, data, schema)
 
     # -- fitting --------------------------------------------------------------------------------
-    @threaded
-    def fit(self, codes: np.ndarray, cards: list[int], progress: Progress = None) -> AutoregressiveModel:
-        """Train the network on the code matrix (see the class docstring)."""
-        self.cards_ = [int(c) for c in cards]
+    def _begin(self, codes: np.ndarray, cards: list[int]) -> np.ndarray:
+        self.cards_ = cards
         self.order_ = column_order(self.cards_)
-        x = np.ascontiguousarray(codes[:, self.order_]).astype(np.int64)
-        dev = pick_device(self.device)
-        with torch_rng(self.seed, device=dev):  # weight initialisation, without touching global state
-            net = ARNet([self.cards_[j] for j in self.order_], self._width(), self.dropout).to(dev)
-            if self.epsilon is None:
-                self.report_, self.privacy_ = self._fit_plain(net, x, dev, progress), None
-            else:
-                self.report_, self.privacy_ = self._fit_private(net, x, dev, progress)
+        return np.ascontiguousarray(codes[:, self.order_]).astype(np.int64)
+
+    def _fit(self, x: np.ndarray, dev: torch.device, progress: Progress) -> None:
+        net = ARNet([self.cards_[j] for j in self.order_], self._width(), self.dropout).to(dev)
+        if self.epsilon is None:
+            self.report_, self.privacy_ = self._fit_plain(net, x, dev, progress), None
+        else:
+            self.report_, self.privacy_ = self._fit_private(net, x, dev, progress)
         self.net_ = net.to("cpu").eval()
-        return self
 
     def _fit_plain(self, net: ARNet, x: np.ndarray, dev: torch.device, progress: Progress) -> dict:
-        train, val = split_validation(x, self.val_share, self.seed)
-        tr = torch.from_numpy(train).to(dev)
-        va = torch.from_numpy(val).to(dev) if val is not None else None
+        tr, va = self._split(x, dev)
         opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        return train_loop(
-            net,
-            opt,
-            shuffled_batches(tr, self.batch_size, self.seed),
-            lambda b: net(b).mean(),
-            (lambda: mean_loss(lambda b: net(b).mean(), va)) if va is not None else None,
-            epochs=self.epochs,
-            patience=self.patience,
-            max_minutes=self.max_minutes,
-            progress=progress,
-            device=dev,
-        ).to_dict()
+        val_loss = (lambda: mean_loss(lambda b: net(b).mean(), va)) if va is not None else None
+        return self._train(net, opt, tr, lambda b: net(b).mean(), val_loss, dev, progress)
 
     def _fit_private(
         self, net: ARNet, x: np.ndarray, dev: torch.device, progress: Progress
@@ -266,7 +247,8 @@ class AutoregressiveModel:
             ).to_dict()
             spent = float(engine.get_epsilon(delta_sgd))
         history = getattr(engine.accountant, "history", [])
-        codecs = self._private.ledger() if self._private is not None else {}
+        private = getattr(self, "private_codecs_", None)
+        codecs = private.ledger() if private is not None else {}
         ledger = {
             "epsilon_target": self.epsilon,
             "delta": self.delta,

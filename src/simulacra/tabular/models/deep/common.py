@@ -76,16 +76,6 @@ def embed_dim(card: int, cap: int = 16) -> int:
     return int(min(cap, max(2, round(1.6 * card**0.56))))
 
 
-def check_fit_options(max_minutes: float | None, epochs: int, batch_size: int) -> None:
-    """One clear error for impossible training options."""
-    if max_minutes is not None and not max_minutes > 0:
-        raise UsageError(f"max_minutes must be a positive number of minutes, got {max_minutes!r}")
-    if epochs < 1:
-        raise UsageError(f"epochs must be at least 1, got {epochs!r}")
-    if batch_size < 2:
-        raise UsageError(f"batch_size must be at least 2, got {batch_size!r}")
-
-
 def split_validation(
     codes: np.ndarray, share: float, seed: int, min_rows: int = 20
 ) -> tuple[np.ndarray, np.ndarray | None]:

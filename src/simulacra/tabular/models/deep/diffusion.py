@@ -23,22 +23,18 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ....seeding import step_seed, torch_generator, torch_rng
+from ....seeding import step_seed, torch_generator
 from ..base import Conditions, Progress
 from .common import (
     SAMPLE_BATCH,
     arrays_to_module,
-    check_fit_options,
     draw,
     embed_dim,
     module_to_arrays,
-    pick_device,
     sequential_sample,
-    shuffled_batches,
-    split_validation,
     threaded,
-    train_loop,
 )
+from .estimator import DeepModel
 
 
 class MaskNet(nn.Module):
@@ -74,7 +70,7 @@ class MaskNet(nn.Module):
         return ((ce * mask).sum(1) / mask.sum(1)).mean() * m
 
 
-class DiffusionModel:
+class DiffusionModel(DeepModel):
     """Masked diffusion over bin codes (``"diffusion"``; needs the ``[torch]`` extra).
 
     Parameters: ``hidden`` width and ``layers`` of the MLP, ``epochs`` (upper bound; early stopping
@@ -112,31 +108,10 @@ class DiffusionModel:
         self.device = device
         self.threads = threads
         self.seed = seed
-        check_fit_options(max_minutes, epochs, batch_size)
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            k: getattr(self, k)
-            for k in (
-                "hidden", "layers", "epochs", "batch_size", "lr", "patience", "val_share", "max_minutes",
-                "steps", "device", "threads", "seed",
-            )
-        }  # fmt: skip
-
-    @threaded
-    def fit(self, codes: np.ndarray, cards: list[int], progress: Progress = None) -> DiffusionModel:
-        """Train the denoising network on the code matrix."""
-        self.cards_ = [int(c) for c in cards]
-        dev = pick_device(self.device)
-        with torch_rng(self.seed, device=dev):  # weight initialisation, without touching global state
-            self._fit(codes, dev, progress)
-        return self
-
-    def _fit(self, codes: np.ndarray, dev: torch.device, progress: Progress) -> None:
+    def _fit(self, x: np.ndarray, dev: torch.device, progress: Progress) -> None:
         net = MaskNet(self.cards_, self.hidden, self.layers).to(dev)
-        train, val = split_validation(codes.astype(np.int64), self.val_share, self.seed)
-        tr = torch.from_numpy(train).to(dev)
-        va = torch.from_numpy(val).to(dev) if val is not None else None
+        tr, va = self._split(x, dev)
         g = torch_generator(self.seed)
 
         def val_loss() -> float:
@@ -146,18 +121,8 @@ class DiffusionModel:
                 return float(sum(float(net.masked_loss(va, vg)) for _ in range(4)) / 4)
 
         opt = torch.optim.Adam(net.parameters(), lr=self.lr)
-        self.report_ = train_loop(
-            net,
-            opt,
-            shuffled_batches(tr, self.batch_size, self.seed),
-            lambda b: net.masked_loss(b, g),
-            val_loss if va is not None else None,
-            epochs=self.epochs,
-            patience=self.patience,
-            max_minutes=self.max_minutes,
-            progress=progress,
-            device=dev,
-        ).to_dict()
+        step = lambda b: net.masked_loss(b, g)  # noqa: E731
+        self.report_ = self._train(net, opt, tr, step, val_loss if va is not None else None, dev, progress)
         self.net_ = net.to("cpu").eval()
 
     # -- sampling -------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -29,20 +29,19 @@ from torch.nn import functional as F
 
 from ....errors import ConditionError, ModelFormatError
 from ....progress import as_progress
-from ....seeding import derive_rng, torch_generator_from, torch_rng
+from ....seeding import derive_rng, torch_generator_from
 from ..base import Conditions, Progress
 from .common import (
     Clock,
     TrainReport,
     arrays_to_module,
-    check_fit_options,
     code_fidelity,
     draw,
     module_to_arrays,
-    pick_device,
     split_validation,
     threaded,
 )
+from .estimator import DeepModel
 
 EXPERIMENTAL = (
     "the GAN model is experimental and has poor utility: on UCI Adult its synthetic rows carry almost "
@@ -91,13 +90,14 @@ class Critic(nn.Module):
         return self.seq(x.reshape(-1, x.shape[1] * self.pac))
 
 
-class GANModel:
+class GANModel(DeepModel):
     """Conditional GAN over bin codes (``"gan"``; needs the ``[torch]`` extra).
 
     Parameters: ``z_dim``, ``generator_dims`` / ``critic_dims``, ``pac``, ``epochs`` (upper bound;
     every ``eval_every`` epochs the validation fidelity is measured, ``patience`` checks without
-    progress stop training and the best generator is kept), ``batch_size`` (a multiple of ``pac``),
+    progress stop training and the best generator is kept), ``batch_size`` (rounded down to whole packs),
     ``lr``, ``max_minutes``, ``device`` (training; sampling runs on CPU), ``threads``, ``seed``.
+    ``fit`` warns (``UserWarning``) that the model is experimental: its utility is poor.
     """
 
     name: ClassVar[str] = "gan"
@@ -120,11 +120,11 @@ class GANModel:
         seed: int = 0,
     ) -> None:
         self.z_dim = z_dim
-        self.generator_dims = tuple(generator_dims)
-        self.critic_dims = tuple(critic_dims)
+        self.generator_dims = generator_dims
+        self.critic_dims = critic_dims
         self.pac = pac
         self.epochs = epochs
-        self.batch_size = max(pac, (batch_size // pac) * pac)
+        self.batch_size = batch_size
         self.lr = lr
         self.eval_every = eval_every
         self.patience = patience
@@ -133,25 +133,6 @@ class GANModel:
         self.device = device
         self.threads = threads
         self.seed = seed
-        check_fit_options(max_minutes, epochs, batch_size)
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "z_dim": self.z_dim,
-            "generator_dims": list(self.generator_dims),
-            "critic_dims": list(self.critic_dims),
-            "pac": self.pac,
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "lr": self.lr,
-            "eval_every": self.eval_every,
-            "patience": self.patience,
-            "val_share": self.val_share,
-            "max_minutes": self.max_minutes,
-            "device": self.device,
-            "threads": self.threads,
-            "seed": self.seed,
-        }
 
     # -- layout ---------------------------------------------------------------------------------
     def _layout(self, cards: list[int]) -> None:
@@ -172,22 +153,14 @@ class GANModel:
         return out.scatter_(1, idx, 1.0)
 
     # -- fitting --------------------------------------------------------------------------------
-    @threaded
-    def fit(self, codes: np.ndarray, cards: list[int], progress: Progress = None) -> GANModel:
-        """Adversarial training with training-by-sampling (see the module docstring).
-
-        Warns (``UserWarning``) that the model is experimental: its utility is poor.
-        """
-        warnings.warn(EXPERIMENTAL, UserWarning, stacklevel=3)
+    def _begin(self, codes: np.ndarray, cards: list[int]) -> np.ndarray:
+        warnings.warn(EXPERIMENTAL, UserWarning, stacklevel=4)  # at the caller of fit
         self._layout(cards)
-        dev = pick_device(self.device)
-        with torch_rng(self.seed, device=dev):  # weight initialisation, without touching global state
-            self._fit(codes, dev, progress)
-        return self
+        return codes.astype(np.int64)
 
-    def _fit(self, codes: np.ndarray, dev: torch.device, progress: Progress) -> None:
+    def _fit(self, x: np.ndarray, dev: torch.device, progress: Progress) -> None:
         m = len(self.cards_)
-        train, val = split_validation(codes.astype(np.int64), self.val_share, self.seed)
+        train, val = split_validation(x, self.val_share, self.seed)
         n = train.shape[0]
         self.freqs_ = np.concatenate(
             [np.bincount(train[:, j], minlength=c) / n for j, c in enumerate(self.cards_)]
@@ -206,7 +179,7 @@ class GANModel:
         data = torch.from_numpy(train).to(dev)
         onehot_all = self._onehot(data)
         rng = derive_rng(self.seed)
-        bs = self.batch_size
+        bs = max(self.pac, (self.batch_size // self.pac) * self.pac)  # whole packs of rows
         steps = max(1, n // bs)
         clock = Clock(self.max_minutes)
         bar = as_progress(progress)
