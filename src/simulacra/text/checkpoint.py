@@ -183,13 +183,7 @@ async def agenerate_to_file(
         reserved.pop(o.index, None)
         if stats.accepted >= job.n:
             return  # a spare started in case of rejects: not needed (its answer stays in the cache)
-        if o.accepted and deduper is not None:
-            text = engine.dedupe_text(o.record)
-            dup = deduper.check(text)
-            if dup is not None:
-                o.record, (o.reason, o.detail) = None, dup
-            else:
-                deduper.add(text, o.index)
+        engine.dedupe(o, deduper)
         if o.accepted:
             writer.write(o.record)
         else:

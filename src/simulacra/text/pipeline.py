@@ -269,6 +269,18 @@ class Engine:
         keys = ["messages" if spec.conversation is not None else None, *spec.output_fields]
         return "\n".join(texts_of({k: record[k] for k in keys if k is not None and k in record}))
 
+    def dedupe(self, o: Outcome, deduper: Deduper | None) -> None:
+        """Reject an accepted outcome whose text ``deduper`` has seen (its reason says which); remember
+        the text of a new one."""
+        if not o.accepted or deduper is None:
+            return
+        text = self.dedupe_text(o.record)
+        dup = deduper.check(text)
+        if dup is not None:
+            o.record, (o.reason, o.detail) = None, dup
+        else:
+            deduper.add(text, o.index)
+
     def estimate_cost(self, plan: Planned) -> float:
         """The most one example can cost: every attempt at full max_tokens."""
         tin = self.backend.count_tokens(plan.prompt.text) if self.price.input else 0
@@ -353,13 +365,7 @@ async def agenerate_range(
     indices: Iterator[int] = iter(range(int(start), int(stop)))
 
     def on_outcome(o: Outcome) -> None:
-        if o.accepted and deduper is not None:
-            text = engine.dedupe_text(o.record)
-            dup = deduper.check(text)
-            if dup is not None:
-                o.record, (o.reason, o.detail) = None, dup
-            else:
-                deduper.add(text, o.index)
+        engine.dedupe(o, deduper)
         engine.stats.add(o)
         sink(o)
 

@@ -4,20 +4,7 @@ The measure follows mostlyai-qa's "accuracy": every column is discretised with b
 *training* data, and for each column (univariate) and each pair of columns (bivariate) the accuracy is
 ``1 - TVD`` (total variation distance, half the L1 distance) between the discretised distributions.
 
-Binning (:mod:`.binning`), as in mostlyai-qa:
-
-* numeric columns with at most ``bins`` distinct training values get one bin per value; otherwise up to
-  ``bins`` bins whose edges are training quantiles (evenly spaced order statistics, searched until
-  ``bins + 1`` distinct edges are found), lower edges rounded down to the coarsest decimal precision that
-  keeps them distinct. Bins are closed on the left; values outside the training range fall into the end
-  bins.
-* datetime columns like numeric ones (quantile edges, no rounding; a single-valued column gets one bin).
-* categorical, string and boolean columns keep their ``bins`` most frequent training values (a missing
-  value takes part in that ranking, and a value needs at least 5 training rows); the rest becomes
-  ``"(other)"``.
-* missing values always get their own bin ``"(n/a)"``.
-
-Not reproduced: mostlyai-qa replaces free-text columns by a sampled token before binning.
+Columns are binned as mostlyai-qa bins them (the rules: :mod:`.binning`).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from ...errors import ConditionError
 from ...progress import ProgressLike
 
 Conditions = dict[int, np.ndarray]
@@ -107,3 +108,26 @@ def systematic_resample(weights: np.ndarray, n: int, rng: np.random.Generator) -
     positions = (rng.random() + np.arange(n)) / n
     idx = np.searchsorted(cum, positions, side="right")
     return rng.permutation(np.minimum(idx, weights.size - 1))
+
+
+def effective_size(logws: list[np.ndarray]) -> float:
+    """Kish's effective sample size of the rows drawn so far under likelihood weighting (log-weights)."""
+    allw = np.concatenate(logws)
+    finite = np.isfinite(allw)
+    if not finite.any():
+        return 0.0
+    w = np.exp(allw[finite] - allw[finite].max())
+    return float(w.sum() ** 2 / (w**2).sum())
+
+
+def resample_weighted(
+    pool: list[np.ndarray], logws: list[np.ndarray], n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` rows of ``pool`` drawn by their likelihood weights (none possible: :class:`ConditionError`)."""
+    allw = np.concatenate(logws)
+    if not np.isfinite(allw).any():
+        raise ConditionError(
+            "no combination of the conditions is possible under the learned model; relax one of them"
+        )
+    w = np.where(np.isfinite(allw), np.exp(allw - allw[np.isfinite(allw)].max()), 0.0)
+    return np.concatenate(pool)[systematic_resample(w, n, rng)]

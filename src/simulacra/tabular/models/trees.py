@@ -20,10 +20,9 @@ import numpy as np
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import Tree
 
-from ...errors import ConditionError
 from ...progress import as_progress
 from ..estimator import Estimator
-from .base import Conditions, LeafTable, Progress, systematic_resample
+from .base import Conditions, LeafTable, Progress, effective_size, resample_weighted
 from .coarsen import coarsen
 from .tree_arrays import tree_from_arrays, tree_to_arrays
 
@@ -166,22 +165,11 @@ class SequentialTrees(Estimator):
             pool.append(np.ascontiguousarray(feats[:, : last + 1]))
             logws.append(logw)
             drawn += batch
-            allw = np.concatenate(logws)
-            finite = np.isfinite(allw)
-            if finite.any():
-                w = np.exp(allw[finite] - allw[finite].max())
-                ess_total = w.sum() ** 2 / (w**2).sum()
+            ess_total = effective_size(logws)
             if drawn >= budget:
                 break
             batch = min(budget - drawn, max(batch, int(batch * max(1.0, n / max(ess_total, 1.0)))))
-        allw = np.concatenate(logws)
-        if not np.isfinite(allw).any():
-            raise ConditionError(
-                "no combination of the conditions is possible under the learned model; relax one of them"
-            )
-        w = np.where(np.isfinite(allw), np.exp(allw - allw[np.isfinite(allw)].max()), 0.0)
-        idx = systematic_resample(w, n, rng)
-        return np.concatenate(pool)[idx]
+        return resample_weighted(pool, logws, n, rng)
 
     # -- persistence ----------------------------------------------------------------------------
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:

@@ -20,10 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ....errors import ConditionError, ModelFormatError, UsageError
+from ....errors import ModelFormatError, UsageError
 from ....progress import as_progress
 from ....seeding import derive_rng, step_seed, torch_generator
-from ..base import Conditions, Progress, systematic_resample
+from ..base import Conditions, Progress, effective_size, resample_weighted
 
 WEIGHTS = "weights."  # array-name prefix the model directory stores in weights.safetensors
 SAMPLE_BATCH = 16_384  # rows per forward pass when sampling (bounds memory)
@@ -377,21 +377,11 @@ def sequential_sample(
         pool.append(codes)
         logws.append(logw)
         drawn += batch
-        allw = np.concatenate(logws)
-        finite = np.isfinite(allw)
-        if finite.any():
-            w = np.exp(allw[finite] - allw[finite].max())
-            ess = w.sum() ** 2 / (w**2).sum()
+        ess = effective_size(logws)
         batch = min(budget - drawn, max(batch, int(batch * max(1.0, n / max(ess, 1.0)))))
         if batch <= 0:
             break
-    allw = np.concatenate(logws)
-    if not np.isfinite(allw).any():
-        raise ConditionError(
-            "no combination of the conditions is possible under the learned model; relax one of them"
-        )
-    w = np.where(np.isfinite(allw), np.exp(allw - allw[np.isfinite(allw)].max()), 0.0)
-    codes = np.concatenate(pool)[systematic_resample(w, n, rng)]
+    codes = resample_weighted(pool, logws, n, rng)
     _walk(codes, rng, order, last + 1, len(order), probs_fn, {}, None)
     return codes
 
