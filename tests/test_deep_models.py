@@ -22,6 +22,7 @@ from simulacra.datasets import load_adult
 from simulacra.errors import ConditionError, ModelFormatError, UsageError
 from simulacra.evaluation.tabular.fidelity import accuracy
 from simulacra.evaluation.tabular.privacy import identical_match_share
+from simulacra.progress import Progress
 from simulacra.schema import infer_schema
 from simulacra.schema.model import Schema
 
@@ -175,9 +176,19 @@ def test_time_cap_stops_training(adult: pd.DataFrame) -> None:
     synth = TabularSynthesizer("autoregressive", seed=0, epochs=50, max_minutes=1e-4).fit(adult)
     report = synth.model_.report_
     assert report["stopped"] == "time" and report["epochs_run"] == 1
-    messages: list[str] = []
-    TabularSynthesizer("diffusion", seed=0, **FAST["diffusion"]).fit(adult, progress=messages.append)
-    assert messages[0].startswith("epoch 1/30 · loss") and "s left" in messages[0]
+
+    class Notes(Progress):  # keeps the epoch lines a CLI would print
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[str] = []
+
+        def note(self, text: str) -> None:
+            self.lines.append(text)
+
+    notes = Notes()
+    TabularSynthesizer("diffusion", seed=0, **FAST["diffusion"]).fit(adult, progress=notes)
+    assert notes.lines[0].startswith("epoch 1/30 · loss") and "s left" in notes.lines[0]
+    assert notes.total == 30 and 1 <= notes.done == len(notes.lines) <= 30
 
 
 def test_early_stopping_on_validation(adult: pd.DataFrame) -> None:
