@@ -27,6 +27,7 @@ from opacus.accountants.utils import get_noise_multiplier  # noqa: E402
 
 from simulacra import TabularSynthesizer  # noqa: E402
 from simulacra.datasets import load_adult  # noqa: E402
+from simulacra.progress import Progress  # noqa: E402
 from simulacra.schema import infer_schema  # noqa: E402
 from simulacra.schema.model import Schema  # noqa: E402
 
@@ -49,15 +50,24 @@ def halves() -> tuple[pd.DataFrame, pd.DataFrame, Schema]:
 def fits(halves: tuple, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[list[str], dict]]:
     """Both halves fitted privately with the same seed: (progress messages, saved model.json)."""
     first, second, schema = halves
+    class Notes(Progress):  # keeps every line a CLI would print or show beside the bar
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[str] = []
+
+        def note(self, text: str) -> None:
+            self.lines.append(text)
+
+        def status(self, text: str) -> None:
+            self.lines.append(text)
+
     out = []
     for i, df in enumerate((first, second)):
-        messages: list[str] = []
-        synth = TabularSynthesizer("autoregressive", seed=0, **DP).fit(
-            df, schema=schema, progress=messages.append
-        )
+        notes = Notes()
+        synth = TabularSynthesizer("autoregressive", seed=0, **DP).fit(df, schema=schema, progress=notes)
         path = tmp_path_factory.mktemp("dp") / f"half{i}"
         synth.save(path)
-        out.append((messages, json.loads((path / "model.json").read_text())))
+        out.append((notes.lines, json.loads((path / "model.json").read_text())))
     return out
 
 

@@ -21,6 +21,7 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import Tree
 
 from ...progress import as_progress
+from ...seeding import step_seed
 from ..estimator import Estimator
 from .base import Conditions, LeafTable, Progress, effective_size, resample_weighted
 from .coarsen import coarsen
@@ -81,7 +82,7 @@ class SequentialTrees(Estimator):
                 n_leaves = 1
             else:
                 clf = DecisionTreeClassifier(
-                    min_samples_leaf=leaf, max_depth=self.max_depth, random_state=self.seed + pos
+                    min_samples_leaf=leaf, max_depth=self.max_depth, random_state=step_seed(self.seed, pos)
                 )
                 clf.fit(feats[:, :pos], coarsen(target, cards[col]))
                 tree = clf.tree_
