@@ -4,7 +4,7 @@ Columns are visited in a fixed order (fewest codes first, as the trees model doe
 an embedding of its codes; column ``j`` has a small network that reads the embeddings of the columns
 before it and outputs a softmax over its own codes. Training maximises the likelihood of the rows
 (the sum of the columns' cross-entropies), with early stopping on held-out rows. Sampling draws the
-columns one after the other; conditions use likelihood weighting (exact in law, no rejection) and
+columns one after the other; conditions use likelihood weighting (no rejection; a draw budget bounds it) and
 imputation keeps the known cells fixed and weights particles by their likelihood.
 
 With ``epsilon`` the model is trained with DP-SGD (Opacus) on every row, with no validation split,

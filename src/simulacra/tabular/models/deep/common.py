@@ -355,7 +355,7 @@ def sequential_sample(
     """Draw ``n`` rows of codes column by column in ``order``.
 
     ``probs_fn(codes, filled, col)`` gives each row's distribution of column ``col`` given the
-    columns ``filled`` so far. Conditions are exact in law without rejection: a conditioned column is
+    columns ``filled`` so far. Conditions use likelihood weighting, not rejection: a conditioned column is
     drawn from its distribution restricted to the allowed codes and the row is weighted by the
     probability of that restriction (likelihood weighting); the weighted prefixes are resampled to
     ``n`` rows and the remaining columns drawn afresh. No possible row raises :class:`ConditionError`.

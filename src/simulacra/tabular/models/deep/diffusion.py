@@ -8,7 +8,8 @@ which is the any-order bound of the row's likelihood, with early stopping on hel
 Sampling starts from a fully masked row and unmasks columns step by step, each row in its own random
 order, drawing each code from the network's prediction given what is already visible. Conditions:
 conditioned columns are unmasked first, drawn from their restricted prediction with likelihood
-weighting (exact in law, no rejection). Imputation is the same process started from the known cells.
+weighting (no rejection; as close to the conditional law as the weights' effective size allows).
+Imputation is the same process started from the known cells.
 
 Numbers are already ordinal codes here (quantile and point bins); a value is drawn inside its bin by
 the codec, so this model is multinomial for every column (no Gaussian part).
