@@ -285,48 +285,24 @@ def _importance(prep: dict, models: dict, max_rows: int, seed: int) -> dict:
 # --------------------------------------------------------------------------------------------------
 
 
+def _not_computed(summary: str, explain: str, why: str) -> dict:
+    """A utility section with no score: what stopped it, as the report shows it."""
+    tstr_score = score("tstr", "Train-synthetic, test-real", None, None, ideal="higher", status="n/a",
+                       explain=explain, not_computable=why)
+    return {"status": "n/a", "summary": summary, "scores": [tstr_score], "figures": {}}
+
+
 def utility_section(
     train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, target: str | None, *, seed: int
 ) -> dict:
     """The report's utility section: train-synthetic, test-real beside train-real, test-real."""
     if target is None:
-        return {
-            "status": "n/a",
-            "summary": "No target column was given, so no model was trained.",
-            "scores": [
-                score(
-                    "tstr",
-                    "Train-synthetic, test-real",
-                    None,
-                    None,
-                    ideal="higher",
-                    status="n/a",
-                    explain="Needs --target.",
-                    not_computable="no target column given (use --target)",
-                )
-            ],
-            "figures": {},
-        }
+        return _not_computed("No target column was given, so no model was trained.", "Needs --target.",
+                             "no target column given (use --target)")
     try:
         r = tstr(train, synthetic, holdout, target, seed=seed, n_boot=200)
     except DataError as exc:
-        return {
-            "status": "n/a",
-            "summary": f"Utility could not be computed: {exc}",
-            "scores": [
-                score(
-                    "tstr",
-                    "Train-synthetic, test-real",
-                    None,
-                    None,
-                    ideal="higher",
-                    status="n/a",
-                    explain="",
-                    not_computable=str(exc),
-                )
-            ],
-            "figures": {},
-        }
+        return _not_computed(f"Utility could not be computed: {exc}", "", str(exc))
     metric = "ROC-AUC" if r["metric"] == "roc_auc" else "R²"
     ratio = r["ratio"]
     status = utility_status(ratio)
