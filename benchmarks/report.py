@@ -971,20 +971,7 @@ def render(res: dict[str, Any]) -> list[str]:
 
 def _versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {}
-    for pkg in (
-        "simulacra",
-        "sdmetrics",
-        "sdv",
-        "mostlyai-qa",
-        "numpy",
-        "pandas",
-        "scikit-learn",
-        "scipy",
-        "pyarrow",
-        "matplotlib",
-        "psutil",
-        "joblib",
-    ):
+    for pkg in ("simulacra", *PACKAGES):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:

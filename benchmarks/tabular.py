@@ -729,18 +729,7 @@ def stress_table(stress: dict[str, Any]) -> list[str]:
 
 def _versions() -> dict[str, str | None]:
     out: dict[str, str | None] = {}
-    for pkg in (
-        "simulacra",
-        "sdv",
-        "mostlyai-engine",
-        "mostlyai-qa",
-        "torch",
-        "numpy",
-        "pandas",
-        "scikit-learn",
-        "pyarrow",
-        "psutil",
-    ):
+    for pkg in ("simulacra", *PACKAGES):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
