@@ -280,7 +280,7 @@ def forecast_r2(train: Sequences, test: Sequences, scale: tuple[np.ndarray, np.n
     xs, ys = design(test)
     if len(xt) < 10 or len(xs) < 10:
         return None
-    pred = Ridge(alpha=1.0).fit(xt, yt).predict(xs)
+    pred = Ridge(alpha=1.0).fit(xt, yt).predict(xs).reshape(ys.shape)  # one channel: Ridge gives 1-D
     ss_res = ((ys - pred) ** 2).sum(axis=0)
     ss_tot = ((ys - ys.mean(axis=0)) ** 2).sum(axis=0)
     ok = ss_tot > 0
