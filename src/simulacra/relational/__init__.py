@@ -1,5 +1,19 @@
 """Relational synthesis: learn a database's tables and keys, write a synthetic one with every key valid."""
 
+from .catalog import is_database, read_database
+from .checks import check_tables
+from .infer import infer_metadata, read_folder
 from .metadata import ForeignKey, Metadata, Table
+from .writer import write_database
 
-__all__ = ["ForeignKey", "Metadata", "Table"]
+__all__ = [
+    "ForeignKey",
+    "Metadata",
+    "Table",
+    "check_tables",
+    "infer_metadata",
+    "is_database",
+    "read_database",
+    "read_folder",
+    "write_database",
+]
