@@ -72,7 +72,7 @@ def locate(source: str, schema: str | None = None) -> Location:
         return Location(make_url(f"{DRIVERS[dialect]}:///{path}"), dialect, path, None, display)
     try:
         url = make_url(text)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # a malformed URL, or a port that is not a number
         raise DataError(
             f"{display}: not a database URL (expected e.g. sqlite:///shop.db, duckdb:///shop.duckdb "
             "or postgresql://user@host:5432/db)"
