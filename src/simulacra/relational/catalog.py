@@ -9,6 +9,7 @@ Every failure is one line that names the source with any password masked.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,12 +153,13 @@ def pandas_dtype(sql_type: str) -> str:
     return "object"
 
 
-def typed_frame(rows: list[tuple], columns: list[str], types: dict[str, str]) -> pd.DataFrame:
+def typed_frame(rows: Sequence[Sequence[Any]], columns: list[str], types: dict[str, str]) -> pd.DataFrame:
     """A DataFrame of ``rows`` with each column cast to the pandas dtype of its SQL type (kept as read
     where a value does not fit, as SQLite's loose typing allows)."""
     data = {}
+    transposed = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
     for i, col in enumerate(columns):
-        values = [row[i] for row in rows]
+        values = list(transposed[i])
         dtype = pandas_dtype(types.get(col, ""))
         try:
             if dtype.startswith("datetime64"):
@@ -264,7 +266,7 @@ def _select_all(
     cols = [sa.column(c) for c in columns]
     stmt = sa.select(*cols).select_from(sa.table(table, schema=loc.schema))
     rows = conn.execute(stmt).fetchall()
-    return typed_frame([tuple(r) for r in rows], columns, types)
+    return typed_frame(rows, columns, types)
 
 
 def read_database(source: str, tables: list[str] | None = None) -> tuple[Metadata, dict[str, pd.DataFrame]]:

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DataError, UsageError
-from ..io import write_table
+from ..io import current_umask, write_table
 from .catalog import Location, connect_error, engine_for, first_line, is_database, locate
 from .metadata import Metadata
 
@@ -66,18 +66,12 @@ def _write_folder(tables: dict[str, pd.DataFrame], metadata: Metadata, out: Path
     try:
         for name in metadata.order:
             write_table(tables[name], tmp / f"{name}.{fmt}")
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~current_umask())
         os.replace(tmp, out)  # onto a missing or empty folder
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return str(out)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # --------------------------------------------------------------------------------------------- types
@@ -207,7 +201,7 @@ def _write_file(tables: dict[str, pd.DataFrame], metadata: Metadata, loc: Locati
     try:
         _load(engine, tables, metadata, tmp_loc)
         engine.dispose()
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~current_umask())
         try:
             os.link(tmp, target)  # never replaces a file that appeared meanwhile
         except FileExistsError:
