@@ -37,6 +37,11 @@ def derive_rng(seed: int, *keys: str | int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(ss))
 
 
+def derive_seed(seed: int, *keys: str | int) -> int:
+    """A non-negative integer seed determined by ``seed`` and ``keys`` (for APIs that take an int)."""
+    return int(derive_rng(seed, *keys).integers(0, 2**31 - 1))
+
+
 def chunk_sizes(n: int, chunk_rows: int = CHUNK_ROWS) -> list[int]:
     """Split ``n`` rows into fixed-size chunks (the last one may be shorter)."""
     full, rest = divmod(int(n), chunk_rows)

@@ -28,6 +28,13 @@ def sample_part(
     """``n`` rows of one part of chunk ``chunk``: codes drawn under ``weights``, decoded column by column."""
     rng = derive_rng(seed, "tabular", "model", chunk, part)
     codes = synth.model_.sample_codes(n, rng, weights or None)
+    return decode_codes(synth, codes, seed, chunk, part, ranges, forced)
+
+
+def decode_codes(
+    synth: Any, codes: np.ndarray, seed: int, chunk: int, part: int, ranges: dict, forced: dict
+) -> pd.DataFrame:
+    """Decode every model column of ``codes`` (numbers fresh inside their bins, combinations split)."""
     cols: dict[str, Any] = {}
     for i, mc in enumerate(synth.model_columns_):
         drng = derive_rng(seed, "tabular", "decode", mc.name, chunk, part)

@@ -19,21 +19,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, ModelFormatError
+from ..errors import DataError, ModelFormatError, UsageError
 from ..io import to_pandas
 from ..progress import ProgressLike
 from ..schema.infer import coerce_column, complete_schema, infer_schema
 from ..schema.model import Schema, load_schema
 from ..seeding import CHUNK_ROWS, derive_rng
 from .codecs import CategoricalCodec, Codec, NumericCodec
-from .columns import NUMERIC_KINDS, ModelColumn, build_model_columns, model_inputs
+from .columns import NUMERIC_KINDS, ModelColumn, build_model_columns, model_inputs, to_float
 from .constraints import check_constraints
 from .estimator import Estimator, SamplingPlan, check_count, check_seed
 from .models import DEFAULT_MODEL, get_model_class, model_params
 from .persistence import MODEL_FILE, ModelArrays, format_reason, read_model_dir, write_model_dir
 from .plan import resolve_parts, split_counts
 from .regenerate import learn_shape
-from .restore import finish, sample_part
+from .restore import decode_codes, finish, sample_part
 
 MIN_ROWS = 10
 
@@ -65,10 +65,16 @@ class TabularSynthesizer(Estimator):
         kinds: dict | None = None,
         progress: ProgressLike = None,
         *,
+        context: list[str] | None = None,
         overrides: dict | None = None,
     ) -> TabularSynthesizer:
         """Learn from ``data``. ``schema`` (object or YAML path) and ``kinds`` (column → kind) fix
-        column kinds; ``overrides`` is the former name of ``kinds``."""
+        column kinds; ``overrides`` is the former name of ``kinds``.
+
+        ``context`` names learned columns that are given at sampling time rather than drawn (a child
+        row's parent columns): the model learns the other columns conditional on them, and
+        :meth:`sample_given` makes one row per given context row. Only the trees model takes context.
+        """
         if overrides is not None:
             warnings.warn("fit(overrides=...) is now fit(kinds=...)", DeprecationWarning, stacklevel=2)
             kinds = {**overrides, **(kinds or {})}
@@ -117,11 +123,36 @@ class TabularSynthesizer(Estimator):
         self.out_kinds_ = {name: col.kind.value for name, col in schema.columns.items()}
         self.out_dtypes_ = {name: str(df[name].dtype) for name in df.columns}
         self.out_missing_ = {name: bool(df[name].isna().any()) for name in df.columns}
+        self.context_ = list(context or [])
+        lead = self._context_positions(self.context_)
         if codes.shape[1]:
+            extra = {"lead": lead} if lead else {}
             self.model_.fit(
-                codes.astype(np.int32), [mc.codec.n_codes for mc in self.model_columns_], progress=progress
+                codes.astype(np.int32),
+                [mc.codec.n_codes for mc in self.model_columns_],
+                progress=progress,
+                **extra,
             )
         return self
+
+    def _context_positions(self, context: list[str]) -> list[int]:
+        """Model-column positions of the context columns; a column that cannot be given fails here."""
+        if not context:
+            return []
+        if not hasattr(self.model_, "sample_given"):
+            raise UsageError(f"model '{self.model}' cannot learn columns given a context; use model 'trees'")
+        plain = {mc.name: i for i, mc in enumerate(self.model_columns_) if mc.role == "plain"}
+        for name in context:
+            if name not in plain:
+                why = (
+                    "is not a column"
+                    if name not in self.schema_.columns
+                    else "is not a learned column of its own"
+                )
+                raise UsageError(
+                    f"context column '{name}' {why}; context columns must be learned plain columns"
+                )
+        return [plain[name] for name in context]
 
     def _new_codec(self, name: str, role: str, kind: Any, data: Any) -> Codec:
         """A fitted codec for one model column; a model may make its own (``make_codec``, e.g. private)."""
@@ -164,6 +195,36 @@ class TabularSynthesizer(Estimator):
             perm = derive_rng(seed, "tabular", "shuffle", k).permutation(size)
             frame = frame.iloc[perm].reset_index(drop=True)
         return finish(self, frame, seed, k, k * plan.chunk_rows)
+
+    def sample_given(
+        self, context: Any, seed: int | None = None, chunk: int = 0, row: int = 0
+    ) -> pd.DataFrame:
+        """One synthetic row per row of ``context`` (a frame holding the fitted context columns),
+        drawn conditional on it; the context columns are not part of the result. ``chunk`` keys the
+        random streams, so equal ``(seed, chunk, context)`` give equal rows; ``row`` is the first
+        row's number, where fresh ids start."""
+        self.check_fitted()
+        if not getattr(self, "context_", None):
+            raise UsageError("this model was fitted without context columns; use sample()")
+        ctx = to_pandas(context)
+        missing = [c for c in self.context_ if c not in ctx.columns]
+        if missing:
+            raise DataError(f"the context has no column '{missing[0]}'; it needs {', '.join(self.context_)}")
+        seed = check_seed(self.seed if seed is None else seed)
+        n = len(ctx)
+        out_cols = [c for c in self.columns_ if c not in set(self.context_)]
+        if n == 0:
+            return pd.DataFrame({c: pd.Series([], dtype=self.out_dtypes_[c]) for c in out_cols})
+        given = []
+        for pos in self._context_positions(self.context_):
+            mc = self.model_columns_[pos]
+            vals = coerce_column(mc.name, ctx[mc.name].reset_index(drop=True), self.schema_.columns[mc.name])
+            x = to_float(vals, mc.kind, mc.unit) if isinstance(mc.codec, NumericCodec) else vals
+            given.append(mc.codec.encode(x))
+        rng = derive_rng(seed, "tabular", "given", chunk)
+        codes = self.model_.sample_given(np.column_stack(given).astype(np.float32), rng)
+        frame = decode_codes(self, codes, seed, chunk, 0, {}, {})  # context columns decoded, then dropped
+        return finish(self, frame, seed, chunk, row)[out_cols]
 
     def iter_sample(
         self,
@@ -225,6 +286,8 @@ class TabularSynthesizer(Estimator):
             "model_columns": cols_meta,
             "model": model_meta,
         }
+        if getattr(self, "context_", None):
+            meta["context"] = self.context_
         return meta, arrays
 
     @classmethod
@@ -240,6 +303,7 @@ class TabularSynthesizer(Estimator):
             self.n_train_ = meta["n_train"]
             self.out_kinds_, self.out_dtypes_ = meta["out_kinds"], meta["out_dtypes"]
             self.out_missing_, self.shapes_ = meta["out_missing"], meta["regenerated"]
+            self.context_ = list(meta.get("context", []))
             self.model_columns_ = [
                 ModelColumn.from_meta(m, arrays, f"col{i}") for i, m in enumerate(meta["model_columns"])
             ]

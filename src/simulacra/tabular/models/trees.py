@@ -62,11 +62,20 @@ class SequentialTrees(Estimator):
         """Columns with fewer codes first: they are the usual targets of conditions."""
         return sorted(range(len(cards)), key=lambda j: (cards[j], j))
 
-    def fit(self, codes: np.ndarray, cards: list[int], progress: Progress = None) -> SequentialTrees:
-        """Learn one tree per column, each on the codes of the columns before it."""
+    def fit(
+        self, codes: np.ndarray, cards: list[int], progress: Progress = None, lead: list[int] | None = None
+    ) -> SequentialTrees:
+        """Learn one tree per column, each on the codes of the columns before it.
+
+        ``lead`` names columns that come first in the order, in that order: the *given* columns of
+        :meth:`sample_given` (a child row's context: its parent's columns).
+        """
         n, m = codes.shape
         self.cards_ = list(cards)
         self.order_ = list(self.order) if self.order is not None else self.default_order(self.cards_)
+        if lead:
+            self.order_ = list(lead) + [j for j in self.order_ if j not in set(lead)]
+        self.n_lead_ = len(lead or [])
         if sorted(self.order_) != list(range(m)):
             raise ValueError("order must be a permutation of the column indices")
         feats = np.asfortranarray(codes[:, self.order_].astype(np.float32))
@@ -154,6 +163,20 @@ class SequentialTrees(Estimator):
         out[:, self.order_] = feats.astype(np.int32)
         return out
 
+    def sample_given(self, given: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One row of codes per row of ``given`` (codes of the lead columns, in lead order): the
+        lead columns keep their given codes and every later column is drawn after them."""
+        n, k = given.shape
+        if k != self.n_lead_:
+            raise ValueError(f"expected codes of {self.n_lead_} given columns, got {k}")
+        m = len(self.order_)
+        feats = np.zeros((n, m), dtype=np.float32, order="F")
+        feats[:, :k] = given
+        self._run(feats, k, m, rng, {}, None)
+        out = np.empty((n, m), dtype=np.int32)
+        out[:, self.order_] = feats.astype(np.int32)
+        return out
+
     def _weighted_prefix(
         self, n: int, rng: np.random.Generator, conditions: Conditions, last: int
     ) -> np.ndarray:
@@ -190,12 +213,15 @@ class SequentialTrees(Estimator):
             arrays[f"{p}.leaf_map"] = self.leaf_maps_[pos]
             trees_meta.append({"n_features": pos, **size})
         meta = {"params": self.get_params(), "cards": self.cards_, "order": self.order_, "trees": trees_meta}
+        if self.n_lead_:
+            meta["n_lead"] = self.n_lead_
         return meta, arrays
 
     @classmethod
     def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> SequentialTrees:
         self = cls(**meta["params"])
         self.cards_, self.order_ = list(meta["cards"]), list(meta["order"])
+        self.n_lead_ = int(meta.get("n_lead", 0))
         self.trees_, self.leaf_maps_, self.tables_ = [], [], []
         for pos, tm in enumerate(meta["trees"]):
             p = f"tree{pos}"

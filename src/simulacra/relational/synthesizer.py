@@ -1,0 +1,457 @@
+"""``RelationalSynthesizer``: learn a database's tables and keys, sample a synthetic database.
+
+Tables are learned in dependency order, each by a :class:`~simulacra.tabular.TabularSynthesizer`
+over a *model frame*:
+
+- the table's own columns, less its key columns (foreign keys come from parents, the fresh
+  primary-key column from :mod:`.keys`);
+- ``__count.<child>``: for every child learned in this table's context, how many rows it has per
+  row of this table — so how many children a parent has is learned jointly with the parent;
+- ``__match.<i>``: for every other foreign key, the cluster of the parent row it points at
+  (:mod:`.matching`), so a plausible parent is chosen, not a random one;
+- ``__parent.<column>``: for a child, its context parent's learned columns and counts, *given* at
+  sampling time (the trees model walks the child's columns after them).
+
+Sampling makes the roots (``scale`` × their training rows), then each child table from the rows
+of its context parent: a parent with ``__count.<child>`` = k gets k children drawn conditional on
+the parent's columns. Every key is then filled from parent rows that exist, so no row is an
+orphan, and primary keys are unique by construction.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, ModelFormatError, SchemaError, SimulacraError, UsageError
+from ..io import to_pandas
+from ..progress import ProgressLike, as_progress
+from ..seeding import CHUNK_ROWS, derive_rng, derive_seed
+from ..tabular.estimator import Estimator, check_seed
+from ..tabular.persistence import MODEL_FILE, ModelArrays, format_reason, read_model_dir, write_model_dir
+from ..tabular.synthesizer import TabularSynthesizer
+from .keys import counter_shape, duplicate_keys, fresh_keys, key_roles
+from .matching import ParentClusters
+from .metadata import ForeignKey, Metadata
+
+PARENT = "__parent."
+COUNT = "__count."
+MATCH = "__match."
+KIND = "relational"
+
+
+@dataclass
+class TablePart:
+    """What is learned for one table."""
+
+    columns: list[str]  # the table's columns in source order
+    dtypes: dict[str, str]
+    data: list[str]  # own columns in the model frame
+    profile: list[str]  # model-frame columns a child gets as context
+    parent_profile: list[str]  # the context parent's profile (given as PARENT + column)
+    counts: dict[str, str]  # context child → count column
+    matches: dict[int, str]  # foreign-key index → match column
+    key_column: str | None
+    key_shape: dict | None
+    n_rows: int
+    synth: TabularSynthesizer
+    clusters: ParentClusters | None = None
+
+
+def parent_positions(child: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame) -> np.ndarray:
+    """For each child row, the position of the parent row its key names (−1: null or not found)."""
+    if child.empty:
+        return np.zeros(0, dtype=np.int64)
+    left = [_key_values(child[c]) for c in fk.columns]
+    right = [_key_values(parent[c]) for c in fk.parent_columns]
+    index = pd.MultiIndex.from_arrays(right) if len(right) > 1 else pd.Index(right[0])
+    probe = pd.MultiIndex.from_arrays(left) if len(left) > 1 else pd.Index(left[0])
+    pos = np.asarray(index.get_indexer(probe), dtype=np.int64)
+    null = np.zeros(len(child), dtype=bool)
+    for c in fk.columns:
+        null |= child[c].isna().to_numpy()
+    pos[null] = -1
+    return pos
+
+
+def _key_values(s: pd.Series) -> np.ndarray:
+    """Key values made comparable across tables (numbers as floats, everything else as text)."""
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return s.astype(float).to_numpy()
+    return s.astype(str).to_numpy(dtype=object)
+
+
+class RelationalSynthesizer(Estimator):
+    """Learn a database (tables and keys) and sample a synthetic one with every key valid.
+
+    Parameters
+    ----------
+    model: the per-table model (``"trees"``: children are drawn given their parent's columns).
+    seed: the default seed for fitting and sampling.
+    **model_params: passed to every table's model (see :class:`~simulacra.tabular.TabularSynthesizer`).
+    """
+
+    _fitted_attr = "parts_"
+    _not_fitted = "the synthesizer is not fitted yet; call fit(tables, metadata) first"
+
+    def __init__(self, model: str = "trees", *, seed: int = 0, **model_params: Any) -> None:
+        self.model = model
+        self.seed = seed
+        self.model_params = model_params
+
+    # ------------------------------------------------------------------------------ fitting
+    def fit(
+        self,
+        tables: dict[str, Any],
+        metadata: Metadata | str | os.PathLike | None = None,
+        progress: ProgressLike = None,
+        *,
+        orphans: str = "error",
+    ) -> RelationalSynthesizer:
+        """Learn from ``tables`` (name → frame). ``metadata`` (object or YAML path) gives the keys;
+        without it they are inferred from names and values. ``orphans`` says what to do with child
+        rows whose parent is missing: ``"error"``, ``"drop"`` or ``"null"``."""
+        from .checks import check_tables
+        from .infer import infer_metadata
+
+        if self.model != "trees":
+            raise UsageError(f"model '{self.model}': relational synthesis needs model 'trees'")
+        check_seed(self.seed)
+        if not isinstance(tables, dict) or not tables:
+            raise DataError("expected a dict of table name to table, with at least one table")
+        frames = {str(k): to_pandas(v).reset_index(drop=True) for k, v in tables.items()}
+        if metadata is None:
+            metadata = infer_metadata(frames)
+        elif not isinstance(metadata, Metadata):
+            metadata = Metadata.load(metadata)
+        frames, notes = check_tables(metadata, frames, orphans)
+        self.notes_ = list(notes)
+        for name in metadata.order:  # children are made per parent: a row without one is left out
+            fk = metadata.context_of(name)
+            df = frames[name].reset_index(drop=True)
+            if fk is not None:
+                keep = parent_positions(df, fk, frames[fk.parent]) >= 0
+                if not keep.all():
+                    self.notes_.append(
+                        f"{name}: {int((~keep).sum())} rows without a {fk.parent} row left out"
+                    )
+                    df = df[keep].reset_index(drop=True)
+            frames[name] = df
+        self.metadata_ = metadata
+        self.parts_: dict[str, TablePart] = {}
+        model_frames: dict[str, pd.DataFrame] = {}
+        labels: dict[str, np.ndarray] = {}
+        bar = as_progress(progress)
+        bar.start(len(metadata.order), "tables")
+        for name in metadata.order:
+            try:
+                self.parts_[name], model_frames[name] = self._fit_table(name, frames, model_frames, labels)
+            except SimulacraError as exc:
+                raise type(exc)(f"table '{name}': {exc}") from None
+            bar(1)
+        return self
+
+    def _fit_table(
+        self,
+        name: str,
+        frames: dict[str, pd.DataFrame],
+        model_frames: dict[str, pd.DataFrame],
+        labels: dict[str, np.ndarray],
+    ) -> tuple[TablePart, pd.DataFrame]:
+        md = self.metadata_
+        df = frames[name]
+        data_pk, key_col = key_roles(md, name)
+        exact = self._exact_pairs(name)
+        ctx_fk = md.context_of(name)
+        ctx_cols = set(ctx_fk.columns) if ctx_fk else set()
+        learned_keys = {c for pairs in exact.values() for c, _ in pairs if c not in ctx_cols}
+        fk_cols = {c for fk in md.parents(name) for c in fk.columns}
+        data = [c for c in df.columns if (c not in fk_cols or c in learned_keys) and c != key_col]
+        frame = df[data].copy()
+        kinds = {c: k for c, k in md.tables[name].kinds.items() if c in data}
+        unknown = [c for c in md.tables[name].kinds if c not in df.columns]
+        if unknown:
+            raise SchemaError(f"kinds name column '{unknown[0]}', which the table does not have")
+
+        counts = {}
+        for fk in md.context_children(name):
+            pos = parent_positions(frames[fk.child], fk, df)
+            col = COUNT + fk.child
+            frame[col] = np.bincount(pos[pos >= 0], minlength=len(df)).astype(np.int64)
+            kinds[col] = "integer"
+            counts[fk.child] = col
+
+        matches = {}
+        for i, fk in enumerate(md.foreign_keys):
+            if fk.child == name and not fk.context:
+                pos = parent_positions(df, fk, frames[fk.parent])
+                col = MATCH + str(i)
+                lab = labels[fk.parent]
+                frame[col] = np.where(pos >= 0, lab[np.clip(pos, 0, None)].astype(float), np.nan)
+                kinds[col] = "categorical"
+                matches[i] = col
+
+        parent_profile: list[str] = []
+        context: list[str] = []
+        fk = md.context_of(name)
+        if fk is not None:
+            ppart = self.parts_[fk.parent]
+            pframe = model_frames[fk.parent]
+            pos = parent_positions(df, fk, frames[fk.parent])
+            parent_profile = list(ppart.profile)
+            pschema = ppart.synth.schema_.columns
+            for c in parent_profile:
+                frame[PARENT + c] = pframe[c].to_numpy()[pos]
+                kinds[PARENT + c] = pschema[c].kind.value
+            context = [PARENT + c for c in parent_profile]
+
+        synth = TabularSynthesizer(
+            self.model, seed=derive_seed(self.seed, "relational", name), **self.model_params
+        )
+        synth.fit(frame, kinds=kinds, context=context)
+        learned = [c for c in data if synth.schema_.columns[c].learned]
+        part = TablePart(
+            columns=list(df.columns),
+            dtypes={c: str(df[c].dtype) for c in df.columns},
+            data=data,
+            profile=learned + list(counts.values()),
+            parent_profile=parent_profile,
+            counts=counts,
+            matches=matches,
+            key_column=key_col,
+            key_shape=counter_shape(df[key_col], bool(data_pk or fk_cols & set(md.tables[name].primary_key)))
+            if key_col
+            else None,
+            n_rows=len(df),
+            synth=synth,
+        )
+        if any(not c.context for c in md.children(name)):
+            part.clusters = ParentClusters().fit(
+                df[learned], derive_seed(self.seed, "relational", "clusters", name)
+            )
+            labels[name] = part.clusters.assign(df[learned])
+        return part, frame
+
+    def _exact_pairs(self, name: str) -> dict[int, list[tuple[str, str]]]:
+        """For each non-context foreign key of ``name``, the (child, parent) column pairs whose value
+        is known before the parent is picked: columns shared with the context key, and parent key
+        columns that are data (a season's year). The picked parent must have the same values."""
+        md = self.metadata_
+        ctx_fk = md.context_of(name)
+        ctx_cols = set(ctx_fk.columns) if ctx_fk else set()
+        out = {}
+        for i, fk in enumerate(md.foreign_keys):
+            if fk.child == name and not fk.context:
+                parent_data, _ = key_roles(md, fk.parent)
+                out[i] = [
+                    (c, pc)
+                    for c, pc in zip(fk.columns, fk.parent_columns, strict=True)
+                    if c in ctx_cols or pc in parent_data
+                ]
+        return out
+
+    # ------------------------------------------------------------------------------ sampling
+    def sample(
+        self, scale: float = 1.0, seed: int | None = None, progress: ProgressLike = None
+    ) -> dict[str, pd.DataFrame]:
+        """A synthetic database: ``scale`` × the training rows of every root table, their
+        descendants drawn in their context, every foreign key pointing at a synthetic parent."""
+        self.check_fitted()
+        seed = check_seed(self.seed if seed is None else seed)
+        if not isinstance(scale, int | float) or not np.isfinite(scale) or scale <= 0:
+            raise UsageError(f"scale must be a positive number (got {scale!r})")
+        md = self.metadata_
+        model_frames: dict[str, pd.DataFrame] = {}
+        labels: dict[str, np.ndarray] = {}
+        out: dict[str, pd.DataFrame] = {}
+        bar = as_progress(progress)
+        bar.start(len(md.order), "tables")
+        for name in md.order:
+            part = self.parts_[name]
+            tseed = derive_seed(seed, "relational", "sample", name)
+            fk = md.context_of(name)
+            if fk is None:
+                n = round(scale * part.n_rows)
+                frame = part.synth.sample(n, seed=tseed) if n else part.synth.sample(1, seed=tseed).iloc[:0]
+                context_pos = None
+            else:
+                pframe = model_frames[fk.parent]
+                counts = np.clip(pd.to_numeric(pframe[COUNT + name]).fillna(0).to_numpy(), 0, None)
+                context_pos = np.repeat(np.arange(len(pframe)), counts.round().astype(np.int64))
+                frame = self._children(part, pframe, context_pos, tseed)
+            keys = self._keys(name, part, frame, context_pos, out, labels, seed)
+            pk = md.tables[name].primary_key
+            pk_frame = pd.concat([keys, frame[[c for c in pk if c not in keys.columns]]], axis=1)
+            if duplicate_keys(pk_frame, pk):  # a key made only of foreign keys can repeat: keep the first
+                keep = ~pk_frame.duplicated(subset=pk).to_numpy()
+                frame, keys = frame[keep].reset_index(drop=True), keys[keep].reset_index(drop=True)
+            model_frames[name] = frame
+            if part.clusters is not None:
+                learned = [c for c in part.profile if c in part.data]
+                labels[name] = part.clusters.assign(frame[learned])
+            out[name] = self._assemble(part, frame, keys)
+            bar(1)
+        return out
+
+    def _children(self, part: TablePart, pframe: pd.DataFrame, pos: np.ndarray, seed: int) -> pd.DataFrame:
+        ctx = pd.DataFrame({PARENT + c: pframe[c].to_numpy()[pos] for c in part.parent_profile})
+        if len(ctx) == 0:
+            return part.synth.sample_given(ctx.iloc[:0], seed=seed)
+        chunks = [
+            part.synth.sample_given(ctx.iloc[start : start + CHUNK_ROWS], seed=seed, chunk=k, row=start)
+            for k, start in enumerate(range(0, len(ctx), CHUNK_ROWS))
+        ]
+        return pd.concat(chunks, ignore_index=True)
+
+    def _keys(
+        self,
+        name: str,
+        part: TablePart,
+        frame: pd.DataFrame,
+        context_pos: np.ndarray | None,
+        out: dict[str, pd.DataFrame],
+        labels: dict[str, np.ndarray],
+        seed: int,
+    ) -> pd.DataFrame:
+        md = self.metadata_
+        keys = pd.DataFrame(index=range(len(frame)))
+        exact = self._exact_pairs(name)
+        fks = sorted(
+            (i for i, fk in enumerate(md.foreign_keys) if fk.child == name),
+            key=lambda i: not md.foreign_keys[i].context,
+        )  # the context key first
+        for i in fks:
+            fk = md.foreign_keys[i]
+            parent = out[fk.parent]
+            if fk.context:
+                pos = context_pos
+            else:
+                wanted = pd.to_numeric(frame[part.matches[i]], errors="coerce").fillna(-1).to_numpy()
+                rng = derive_rng(seed, "relational", "match", name, i)
+                known = [_key_values(keys[c] if c in keys.columns else frame[c]) for c, _ in exact[i]]
+                pos = self.parts_[fk.parent].clusters.pick(
+                    wanted.astype(np.int64),
+                    labels[fk.parent],
+                    rng,
+                    known,
+                    [_key_values(parent[pc]) for _, pc in exact[i]],
+                )
+            for c, pc in zip(fk.columns, fk.parent_columns, strict=True):
+                vals = (
+                    parent[pc].to_numpy(dtype=object)[np.clip(pos, 0, None)]
+                    if len(parent)
+                    else np.full(len(pos), None, dtype=object)
+                )
+                vals = vals.copy()
+                vals[pos < 0] = None
+                keys[c] = pd.Series(vals).astype(parent[pc].dtype) if (pos >= 0).all() else vals
+        if part.key_column is not None:
+            data_pk = [c for c in md.tables[name].primary_key if c != part.key_column]
+            both = pd.concat([keys, frame[[c for c in frame.columns if c not in keys.columns]]], axis=1)
+            group = both[data_pk] if data_pk else pd.DataFrame(index=keys.index)
+            rng = derive_rng(seed, "relational", "keys", name)
+            keys[part.key_column] = fresh_keys(part.key_shape, group, data_pk, rng)
+        return keys
+
+    def _assemble(self, part: TablePart, frame: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+        cols = {}
+        for c in part.columns:
+            s = keys[c] if c in keys.columns else frame[c]
+            cols[c] = s.reset_index(drop=True)
+        return pd.DataFrame(cols)
+
+    # ------------------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the fitted model to a directory (``model.json`` + ``arrays.npz``; no pickle)."""
+        self.check_fitted()
+        arrays: dict[str, np.ndarray] = {}
+        tables = {}
+        for i, (name, part) in enumerate(self.parts_.items()):
+            smeta, sarrays = part.synth.to_state()
+            arrays.update({f"t{i}.{k}": v for k, v in sarrays.items()})
+            cmeta = None
+            if part.clusters is not None:
+                cmeta, carrays = part.clusters.to_state(f"t{i}.clusters")
+                arrays.update(carrays)
+            tables[name] = {
+                "columns": part.columns,
+                "dtypes": part.dtypes,
+                "data": part.data,
+                "profile": part.profile,
+                "parent_profile": part.parent_profile,
+                "counts": part.counts,
+                "matches": {str(k): v for k, v in part.matches.items()},
+                "key_column": part.key_column,
+                "key_shape": part.key_shape,
+                "n_rows": part.n_rows,
+                "synth": smeta,
+                "clusters": cmeta,
+            }
+        from .. import __version__
+
+        meta = {
+            "simulacra_version": __version__,
+            "kind": KIND,
+            "model": self.model,
+            "seed": self.seed,
+            "model_params": self.model_params,
+            "metadata": self.metadata_.to_dict(),
+            "notes": self.notes_,
+            "tables": tables,
+        }
+        return write_model_dir(path, meta, arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> RelationalSynthesizer:
+        """Load a model directory written by :meth:`save`."""
+        meta, arrays = read_model_dir(path)
+        source = Path(path) / MODEL_FILE
+        if meta.get("kind") != KIND:
+            raise ModelFormatError(f"{source}: not a relational model; load it with TabularSynthesizer")
+        arrays = arrays if isinstance(arrays, ModelArrays) else ModelArrays(arrays, source)
+        try:
+            self = cls(meta["model"], seed=meta["seed"], **meta["model_params"])
+            self.metadata_ = Metadata.from_dict(meta["metadata"], str(source))
+            self.notes_ = list(meta["notes"])
+            self.parts_ = {}
+            for i, (name, t) in enumerate(meta["tables"].items()):
+                synth = TabularSynthesizer.from_state(t["synth"], arrays.under(f"t{i}."), source)
+                clusters = (
+                    ParentClusters.from_state(t["clusters"], arrays, f"t{i}.clusters")
+                    if t["clusters"] is not None
+                    else None
+                )
+                self.parts_[name] = TablePart(
+                    t["columns"],
+                    t["dtypes"],
+                    t["data"],
+                    t["profile"],
+                    t["parent_profile"],
+                    t["counts"],
+                    {int(k): v for k, v in t["matches"].items()},
+                    t["key_column"],
+                    t["key_shape"],
+                    t["n_rows"],
+                    synth,
+                    clusters,
+                )
+        except (KeyError, TypeError, IndexError, ValueError, AttributeError) as exc:
+            raise ModelFormatError(
+                f"{source}: not a valid relational model ({format_reason(exc)}); refit the model"
+            ) from None
+        return self
+
+
+def is_relational_model(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a model directory written by :meth:`RelationalSynthesizer.save`."""
+    import json
+
+    try:
+        return json.loads((Path(path) / MODEL_FILE).read_text()).get("kind") == KIND
+    except (OSError, ValueError, AttributeError):
+        return False
