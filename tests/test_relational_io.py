@@ -455,3 +455,20 @@ def test_writing_refuses_existing_outputs_and_leaves_nothing_half_written(raw, c
     with pytest.raises(DataError) as exc:
         write_database(clean, metadata, url)
     assert "schema 'orphans' already holds 5 table(s)" in one_line(exc)
+
+
+def test_a_refused_row_is_named_by_the_database(clean, tmp_path):
+    metadata = lahman_metadata()
+    twice = dict(clean, Schools=pd.concat([clean["Schools"], clean["Schools"].iloc[:1]]))
+    for name, expected in [("dup.duckdb", "duplicate key"), ("dup.sqlite", "UNIQUE constraint failed")]:
+        with pytest.raises(DataError) as exc:
+            write_database(twice, metadata, str(tmp_path / name))
+        message = one_line(exc)
+        assert "refused the rows of 'Schools'" in message and expected in message, message
+    with pytest.raises(UsageError) as exc:
+        write_database(clean, metadata, str(tmp_path / "lahman.csv"))
+    assert "not to one table file" in one_line(exc)
+    with pytest.raises(UsageError) as exc:
+        write_database(clean, metadata, str(tmp_path / "lahman.sqlite"), fmt="csv")
+    assert "applies to a folder output" in one_line(exc)
+    assert list(tmp_path.iterdir()) == []

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DataError, UsageError
-from ..io import current_umask, write_table
+from ..io import READABLE, current_umask, suffix_of, write_table
 from .catalog import Location, connect_error, engine_for, first_line, is_database, locate
 from .metadata import Metadata
 
@@ -41,6 +41,11 @@ def write_database(
     if missing:
         raise DataError(f"{out}: no data for table(s) {', '.join(missing)} of the metadata")
     if not is_database(out):
+        if suffix_of(out) in READABLE:
+            raise UsageError(
+                f"{out}: a database is written to a folder (one file per table), a .sqlite/.duckdb file "
+                "or a postgresql:// URL, not to one table file"
+            )
         return _write_folder(tables, metadata, Path(out), fmt)
     if fmt is not None:
         raise UsageError(f"{out}: a format ({fmt}) applies to a folder output, not to a database")
@@ -256,7 +261,8 @@ def _insert(conn: Any, dialect: str, table: Any, df: pd.DataFrame, kinds: dict[s
         try:
             conn.exec_driver_sql(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM {view}")
         finally:
-            raw.unregister(view)
+            with contextlib.suppress(Exception):  # after a refused insert the transaction is aborted
+                raw.unregister(view)
         return
     columns = _columns(df, kinds, where)
     if dialect == "sqlite":  # SQLite keeps date-times as ISO text
