@@ -49,6 +49,13 @@ TEXT_SECTION_QUESTIONS = {
     "trained on the real examples alone?",
     "leakage": "Do the synthetic texts copy the real examples, carry personal data or skew the labels?",
 }
+# the database report (inputs.kind == "database"): the relational section, then one section per table
+DATABASE_SECTION_ORDER = ("relational",)
+DATABASE_SECTION_TITLES = {"relational": "Relations between tables"}
+DATABASE_SECTION_QUESTIONS = {
+    "relational": "Do the synthetic tables fit together as the real ones do: valid keys, as many children "
+    "per parent, the same trends across tables?",
+}
 SECTION_QUESTIONS = {
     "fidelity": "Does the synthetic data look like the real data, column by column and pair by pair?",
     "utility": "Does a model trained on synthetic data predict real, unseen data about as well as one "
@@ -222,11 +229,12 @@ def _section(name: str, data: Any, target: str | None, kind: str = "table") -> d
     data = _dict(data)
     figures = _dict(data.get("figures"))
     titles, questions = ((TEXT_SECTION_TITLES, TEXT_SECTION_QUESTIONS) if kind == "text"
+                         else (DATABASE_SECTION_TITLES, DATABASE_SECTION_QUESTIONS) if kind == "database"
                          else (SECTION_TITLES, SECTION_QUESTIONS))
     section: dict[str, Any] = {
         "name": name,
-        "title": titles.get(name, name.replace("_", " ").capitalize()),
-        "question": questions.get(name, ""),
+        "title": str(data.get("heading") or titles.get(name, name.replace("_", " ").capitalize())),
+        "question": str(data.get("question") or questions.get(name, "")),
         "present": present,
         "status": _status(data.get("status")),
         "summary": str(data.get("summary") or ""),
@@ -239,6 +247,8 @@ def _section(name: str, data: Any, target: str | None, kind: str = "table") -> d
     }
     if kind == "text":
         from .text.plots import figure_specs
+    elif kind == "database" and name == "relational":
+        from .relational.plots import figure_specs
     else:
         from .tabular.plots import figure_specs
     for render, fig_data, caption in figure_specs(figures):
@@ -253,8 +263,8 @@ def _context(report: Mapping[str, Any]) -> dict[str, Any]:
     verdict = _dict(report.get("verdict"))
     target = str(inputs["target"]) if inputs.get("target") is not None else None
     sections_in = _dict(report.get("sections"))
-    kind = "text" if inputs.get("kind") == "text" else "table"
-    order = TEXT_SECTION_ORDER if kind == "text" else SECTION_ORDER
+    kind = inputs.get("kind") if inputs.get("kind") in ("text", "database") else "table"
+    order = {"text": TEXT_SECTION_ORDER, "database": DATABASE_SECTION_ORDER}.get(kind, SECTION_ORDER)
     names = list(order) + [str(k) for k in sections_in if k not in order]
     sections = [_section(name, sections_in.get(name), target, kind) for name in names]
     datasets = [
@@ -269,6 +279,9 @@ def _context(report: Mapping[str, Any]) -> dict[str, Any]:
     facts = []
     if columns:
         facts.append(("Columns", f"{len(columns):,}"))
+    if kind == "database":
+        facts.append(("Tables", f"{len(_dict(inputs.get('tables'))):,}"))
+        facts.append(("Foreign keys", f"{len(_list(inputs.get('foreign_keys'))):,}"))
     if target is not None:
         task = inputs.get("task")
         facts.append(("Target", f"{target} ({task})" if task else target))

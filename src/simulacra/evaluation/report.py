@@ -100,6 +100,7 @@ def evaluate(
     context: list[str] | None = None,
     text_field: str | None = None,
     embeddings: Any = True,
+    metadata: Any = None,
 ) -> Report:
     """Compare ``synthetic`` with the real ``train`` split it was made from, on the real ``holdout``.
 
@@ -114,7 +115,20 @@ def evaluate(
     Frames or file paths are accepted. ``target`` enables the utility section. ``sections`` picks
     among fidelity, utility and privacy. ``max_rows`` caps the rows used by distance and classifier
     checks. The same inputs and seed give the same report.
+
+    With ``metadata`` (a :class:`simulacra.relational.Metadata` or its YAML path) the three arguments
+    are databases, dicts of table name to table: the database report runs instead
+    (:func:`simulacra.evaluation.relational.evaluate_database`).
     """
+    if metadata is not None or isinstance(synthetic, dict):
+        if metadata is None:
+            raise UsageError("a database (a dict of tables) needs metadata= to say how its tables are keyed")
+        if target is not None or sequence_key is not None or text_field is not None:
+            raise UsageError("a database report takes no target, sequence key or text field")
+        from .relational import evaluate_database
+
+        return evaluate_database(synthetic=synthetic, train=train, holdout=holdout, metadata=metadata,
+                                 seed=seed, max_rows=max_rows, progress=progress, sources=sources)
     if text_field is not None:
         if sequence_key is not None:
             raise UsageError("--text-field and --sequence-key cannot be combined; check texts or sequences")

@@ -18,12 +18,18 @@ import numpy as np
 from ..formatting import format_number
 
 __all__ = [
+    "AGG_DETECTION_FAIL",
+    "AGG_DETECTION_WARN",
+    "CARDINALITY_FAIL",
+    "CARDINALITY_WARN",
     "DCR_FAIL",
     "DCR_WARN",
     "DETECTION_WARN",
     "MIA_FAIL",
     "NOT_COMPUTABLE",
     "STATUSES",
+    "TRENDS_FAIL",
+    "TRENDS_WARN",
     "UTILITY_FAIL",
     "UTILITY_WARN",
     "above_status",
@@ -46,6 +52,14 @@ DCR_WARN, DCR_FAIL = 0.52, 0.55  # share of synthetic rows closer to train than 
 MIA_FAIL = 0.60
 DETECTION_WARN = 0.80
 UTILITY_WARN, UTILITY_FAIL = 0.95, 0.80  # train-synthetic score as a share of the real-trained one
+
+# thresholds of the relational section (referential integrity and primary keys fail below 1.0)
+CARDINALITY_WARN, CARDINALITY_FAIL = 0.05, 0.15  # children-per-parent similarity below the holdout's
+TRENDS_WARN, TRENDS_FAIL = 0.03, 0.08  # inter-table trend similarity below the holdout's
+# Aggregation detection accuracy (0.5 = synthetic and real parent rows cannot be told apart): the
+# relational issue's target is <= 0.70; SDV's HMA scores 0.90-1.0 on six published relational
+# benchmarks, so a fail above 0.85 marks data as easy to tell apart as that.
+AGG_DETECTION_WARN, AGG_DETECTION_FAIL = 0.70, 0.85
 
 
 def _clean(v: Any) -> float | None:

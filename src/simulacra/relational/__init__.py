@@ -4,6 +4,7 @@ from .catalog import is_database, read_database
 from .checks import check_tables
 from .infer import infer_metadata, read_folder
 from .metadata import ForeignKey, Metadata, Table
+from .split import split_by_root
 from .writer import write_database
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "is_database",
     "read_database",
     "read_folder",
+    "split_by_root",
     "write_database",
 ]
