@@ -298,6 +298,13 @@ def t_scale() -> list[str]:
     )
 
 
+def t_relational() -> list[str]:
+    doc = _load("relational")
+    if doc is None:
+        return ["Not run yet: `python benchmarks/relational.py`."]
+    return ["```text", *doc["results"]["printed"].strip("\n").splitlines(), "```", "", provenance_line(doc)]
+
+
 TABLES: dict[str, Callable[[], list[str]]] = {
     "tabular_headline": t_tabular_headline,
     "tabular_main": t_tabular_main,
@@ -306,6 +313,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "rules": t_rules,
     "report": t_report,
     "scale": t_scale,
+    "relational": t_relational,
     **{name: (lambda n=name: not_rerun(n)) for name in RERUN},
 }
 
