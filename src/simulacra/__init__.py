@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 # Heavy modules (scikit-learn, scipy) load on first use, so `simulacra --help` starts fast.
 _LAZY = {
     "TabularSynthesizer": "simulacra.tabular",
+    "RelationalSynthesizer": "simulacra.relational",
     "Schema": "simulacra.schema",
     "infer_schema": "simulacra.schema",
     "load_schema": "simulacra.schema",
@@ -23,6 +24,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from .evaluation.report import evaluate
+    from .relational import RelationalSynthesizer
     from .schema import Schema, infer_schema, load_schema
     from .tabular import TabularSynthesizer
 
@@ -36,6 +38,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "RelationalSynthesizer",
     "Schema",
     "SimulacraError",
     "TabularSynthesizer",

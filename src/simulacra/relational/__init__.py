@@ -5,15 +5,18 @@ from .checks import check_tables
 from .infer import infer_metadata, read_folder
 from .metadata import ForeignKey, Metadata, Table
 from .split import split_by_root
+from .synthesizer import RelationalSynthesizer, is_relational_model
 from .writer import write_database
 
 __all__ = [
     "ForeignKey",
     "Metadata",
+    "RelationalSynthesizer",
     "Table",
     "check_tables",
     "infer_metadata",
     "is_database",
+    "is_relational_model",
     "read_database",
     "read_folder",
     "split_by_root",

@@ -43,7 +43,7 @@ class ParentClusters:
         x = self.encode(frame)
         k = int(np.clip(round(len(frame) / ROWS_PER_CLUSTER), 1, MAX_CLUSTERS))
         k = min(k, max(1, len(np.unique(x, axis=0))))
-        km = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(x)
+        km = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(x)
         self.centers_ = km.cluster_centers_
         return self
 
@@ -89,11 +89,15 @@ class ParentClusters:
         rng: np.random.Generator,
         child_exact: list[np.ndarray] | None = None,
         parent_exact: list[np.ndarray] | None = None,
+        child_agree: list[np.ndarray] | None = None,
+        parent_agree: list[np.ndarray] | None = None,
     ) -> np.ndarray:
         """For each wanted cluster (−1: no parent), the position of a synthetic parent row, uniformly
         among those of that cluster whose ``parent_exact`` values equal the row's ``child_exact``
-        values (a season's year); failing that, those with equal values, then the cluster alone (a
-        cluster with no synthetic row borrows the nearest one that has rows), then any row."""
+        values (a season's year) and, where possible, whose ``parent_agree`` values equal the row's
+        ``child_agree`` values (a column both tables carry, such as a league); failing that, fewer
+        of these, then the cluster alone (a cluster with no synthetic row borrows the nearest one
+        that has rows), then any row."""
         n = clusters.shape[0]
         out = np.full(n, -1, dtype=np.int64)
         present = np.unique(parent_labels)
@@ -102,10 +106,17 @@ class ParentClusters:
         dist = ((self.centers_[:, None, :] - self.centers_[None, present, :]) ** 2).sum(axis=2)
         nearest = present[dist.argmin(axis=1)]
         want = np.where(clusters >= 0, nearest[np.clip(clusters, 0, self.n_clusters - 1)], -1)
-        child_exact, parent_exact = list(child_exact or []), list(parent_exact or [])
-        attempts = [(child_exact + [want], parent_exact + [parent_labels])]
-        if child_exact:
-            attempts += [(child_exact, parent_exact), ([want], [parent_labels])]
+        ce, pe = list(child_exact or []), list(parent_exact or [])
+        ca, pa = list(child_agree or []), list(parent_agree or [])
+        attempts = [(ce + ca + [want], pe + pa + [parent_labels])]
+        if ca:
+            attempts.append((ce + ca, pe + pa))
+        if ce or ca:
+            attempts.append((ce + [want], pe + [parent_labels]))
+        if ce:
+            attempts.append((ce, pe))
+        if ce or ca:
+            attempts.append(([want], [parent_labels]))
         todo = want >= 0
         for child_cols, parent_cols in attempts:
             if not todo.any():

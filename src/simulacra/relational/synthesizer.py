@@ -31,17 +31,21 @@ import pandas as pd
 from ..errors import DataError, ModelFormatError, SchemaError, SimulacraError, UsageError
 from ..io import to_pandas
 from ..progress import ProgressLike, as_progress
+from ..schema.kinds import Kind
+from ..schema.model import ColumnSchema, Schema
 from ..seeding import CHUNK_ROWS, derive_rng, derive_seed
 from ..tabular.estimator import Estimator, check_seed
 from ..tabular.persistence import MODEL_FILE, ModelArrays, format_reason, read_model_dir, write_model_dir
 from ..tabular.synthesizer import TabularSynthesizer
 from .keys import counter_shape, duplicate_keys, fresh_keys, key_roles
+from .links import agreeing_columns, key_values, parent_positions, sibling_index
 from .matching import ParentClusters
-from .metadata import ForeignKey, Metadata
+from .metadata import Metadata
 
 PARENT = "__parent."
 COUNT = "__count."
 MATCH = "__match."
+INDEX = "__index"
 KIND = "relational"
 
 
@@ -56,34 +60,12 @@ class TablePart:
     parent_profile: list[str]  # the context parent's profile (given as PARENT + column)
     counts: dict[str, str]  # context child → count column
     matches: dict[int, str]  # foreign-key index → match column
+    agree: dict[int, list[str]]  # foreign-key index → columns the picked parent should share
     key_column: str | None
     key_shape: dict | None
     n_rows: int
     synth: TabularSynthesizer
     clusters: ParentClusters | None = None
-
-
-def parent_positions(child: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame) -> np.ndarray:
-    """For each child row, the position of the parent row its key names (−1: null or not found)."""
-    if child.empty:
-        return np.zeros(0, dtype=np.int64)
-    left = [_key_values(child[c]) for c in fk.columns]
-    right = [_key_values(parent[c]) for c in fk.parent_columns]
-    index = pd.MultiIndex.from_arrays(right) if len(right) > 1 else pd.Index(right[0])
-    probe = pd.MultiIndex.from_arrays(left) if len(left) > 1 else pd.Index(left[0])
-    pos = np.asarray(index.get_indexer(probe), dtype=np.int64)
-    null = np.zeros(len(child), dtype=bool)
-    for c in fk.columns:
-        null |= child[c].isna().to_numpy()
-    pos[null] = -1
-    return pos
-
-
-def _key_values(s: pd.Series) -> np.ndarray:
-    """Key values made comparable across tables (numbers as floats, everything else as text)."""
-    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        return s.astype(float).to_numpy()
-    return s.astype(str).to_numpy(dtype=object)
 
 
 class RelationalSynthesizer(Estimator):
@@ -174,6 +156,7 @@ class RelationalSynthesizer(Estimator):
         data = [c for c in df.columns if (c not in fk_cols or c in learned_keys) and c != key_col]
         frame = df[data].copy()
         kinds = {c: k for c, k in md.tables[name].kinds.items() if c in data}
+        known: dict[str, ColumnSchema] = {}  # kinds of the added columns: not inferred again
         unknown = [c for c in md.tables[name].kinds if c not in df.columns]
         if unknown:
             raise SchemaError(f"kinds name column '{unknown[0]}', which the table does not have")
@@ -183,18 +166,22 @@ class RelationalSynthesizer(Estimator):
             pos = parent_positions(frames[fk.child], fk, df)
             col = COUNT + fk.child
             frame[col] = np.bincount(pos[pos >= 0], minlength=len(df)).astype(np.int64)
-            kinds[col] = "integer"
+            known[col] = ColumnSchema(kind=Kind.INTEGER)
             counts[fk.child] = col
 
-        matches = {}
+        matches: dict[int, str] = {}
+        agree: dict[int, list[str]] = {}
         for i, fk in enumerate(md.foreign_keys):
             if fk.child == name and not fk.context:
                 pos = parent_positions(df, fk, frames[fk.parent])
                 col = MATCH + str(i)
                 lab = labels[fk.parent]
                 frame[col] = np.where(pos >= 0, lab[np.clip(pos, 0, None)].astype(float), np.nan)
-                kinds[col] = "categorical"
+                known[col] = ColumnSchema(kind=Kind.CATEGORICAL)
                 matches[i] = col
+                agree[i] = agreeing_columns(
+                    df, frames[fk.parent], pos, exclude={c for c, _ in exact[i]} | fk_cols
+                )
 
         parent_profile: list[str] = []
         context: list[str] = []
@@ -207,13 +194,17 @@ class RelationalSynthesizer(Estimator):
             pschema = ppart.synth.schema_.columns
             for c in parent_profile:
                 frame[PARENT + c] = pframe[c].to_numpy()[pos]
-                kinds[PARENT + c] = pschema[c].kind.value
-            context = [PARENT + c for c in parent_profile]
+                known[PARENT + c] = pschema[c]
+            frame[INDEX] = sibling_index(
+                pos, df[md.tables[name].order_by] if md.tables[name].order_by else None
+            )
+            known[INDEX] = ColumnSchema(kind=Kind.INTEGER)
+            context = [INDEX] + [PARENT + c for c in parent_profile]
 
         synth = TabularSynthesizer(
             self.model, seed=derive_seed(self.seed, "relational", name), **self.model_params
         )
-        synth.fit(frame, kinds=kinds, context=context)
+        synth.fit(frame, Schema(columns=known), kinds=kinds, context=context)
         learned = [c for c in data if synth.schema_.columns[c].learned]
         part = TablePart(
             columns=list(df.columns),
@@ -223,6 +214,7 @@ class RelationalSynthesizer(Estimator):
             parent_profile=parent_profile,
             counts=counts,
             matches=matches,
+            agree=agree,
             key_column=key_col,
             key_shape=counter_shape(df[key_col], bool(data_pk or fk_cols & set(md.tables[name].primary_key)))
             if key_col
@@ -300,6 +292,7 @@ class RelationalSynthesizer(Estimator):
 
     def _children(self, part: TablePart, pframe: pd.DataFrame, pos: np.ndarray, seed: int) -> pd.DataFrame:
         ctx = pd.DataFrame({PARENT + c: pframe[c].to_numpy()[pos] for c in part.parent_profile})
+        ctx[INDEX] = sibling_index(pos)
         if len(ctx) == 0:
             return part.synth.sample_given(ctx.iloc[:0], seed=seed)
         chunks = [
@@ -333,13 +326,17 @@ class RelationalSynthesizer(Estimator):
             else:
                 wanted = pd.to_numeric(frame[part.matches[i]], errors="coerce").fillna(-1).to_numpy()
                 rng = derive_rng(seed, "relational", "match", name, i)
-                known = [_key_values(keys[c] if c in keys.columns else frame[c]) for c, _ in exact[i]]
-                pos = self.parts_[fk.parent].clusters.pick(
+                known = [key_values(keys[c] if c in keys.columns else frame[c]) for c, _ in exact[i]]
+                ppart = self.parts_[fk.parent]
+                agree = part.agree.get(i, [])
+                pos = ppart.clusters.pick(
                     wanted.astype(np.int64),
                     labels[fk.parent],
                     rng,
                     known,
-                    [_key_values(parent[pc]) for _, pc in exact[i]],
+                    [key_values(parent[pc]) for _, pc in exact[i]],
+                    [key_values(frame[c]) for c in agree],
+                    [key_values(parent[c]) for c in agree],
                 )
             for c, pc in zip(fk.columns, fk.parent_columns, strict=True):
                 vals = (
@@ -386,6 +383,7 @@ class RelationalSynthesizer(Estimator):
                 "parent_profile": part.parent_profile,
                 "counts": part.counts,
                 "matches": {str(k): v for k, v in part.matches.items()},
+                "agree": {str(k): v for k, v in part.agree.items()},
                 "key_column": part.key_column,
                 "key_shape": part.key_shape,
                 "n_rows": part.n_rows,
@@ -434,6 +432,7 @@ class RelationalSynthesizer(Estimator):
                     t["parent_profile"],
                     t["counts"],
                     {int(k): v for k, v in t["matches"].items()},
+                    {int(k): list(v) for k, v in t["agree"].items()},
                     t["key_column"],
                     t["key_shape"],
                     t["n_rows"],

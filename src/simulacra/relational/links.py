@@ -1,0 +1,76 @@
+"""How rows of two tables are linked: parent positions, sibling ranks, columns a child copies.
+
+Key values are compared across tables as numbers (as floats) or as text, so an integer key in one
+table finds a float or nullable-integer key in another.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .metadata import ForeignKey
+
+
+def sibling_index(pos: np.ndarray, order: pd.Series | None = None) -> np.ndarray:
+    """Each row's rank among the rows with the same parent position (by ``order``, else as given)."""
+    n = pos.shape[0]
+    if order is None:
+        perm = np.lexsort((np.arange(n), pos))
+    else:
+        perm = np.lexsort((np.arange(n), pd.factorize(key_values(order), sort=True)[0], pos))
+    ranks = np.empty(pos.shape[0], dtype=np.int64)
+    sorted_pos = pos[perm]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_pos)) + 1] if pos.size else np.zeros(0, dtype=np.int64)
+    first = np.repeat(starts, np.diff(np.r_[starts, pos.size]))
+    ranks[perm] = np.arange(pos.shape[0]) - first
+    return ranks
+
+
+AGREEMENT = 0.9  # a column shared with the parent counts as a copy when this share of rows agree
+
+
+def agreeing_columns(
+    child: pd.DataFrame, parent: pd.DataFrame, pos: np.ndarray, exclude: set[str]
+) -> list[str]:
+    """Columns that child and parent both carry (same name) and that agree on at least 90% of the
+    real rows: copies such as a season's league, which the picked parent should then share."""
+    out = []
+    linked = pos >= 0
+    if not linked.any():
+        return out
+    for c in child.columns:
+        if c in exclude or c not in parent.columns:
+            continue
+        a = child[c].to_numpy()[linked]
+        b = parent[c].to_numpy()[pos[linked]]
+        try:
+            same = pd.Series(a, dtype=object).eq(pd.Series(b, dtype=object)).to_numpy()
+        except (TypeError, ValueError):
+            continue
+        if same.mean() >= AGREEMENT:
+            out.append(c)
+    return out
+
+
+def parent_positions(child: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame) -> np.ndarray:
+    """For each child row, the position of the parent row its key names (−1: null or not found)."""
+    if child.empty:
+        return np.zeros(0, dtype=np.int64)
+    left = [key_values(child[c]) for c in fk.columns]
+    right = [key_values(parent[c]) for c in fk.parent_columns]
+    index = pd.MultiIndex.from_arrays(right) if len(right) > 1 else pd.Index(right[0])
+    probe = pd.MultiIndex.from_arrays(left) if len(left) > 1 else pd.Index(left[0])
+    pos = np.asarray(index.get_indexer(probe), dtype=np.int64)
+    null = np.zeros(len(child), dtype=bool)
+    for c in fk.columns:
+        null |= child[c].isna().to_numpy()
+    pos[null] = -1
+    return pos
+
+
+def key_values(s: pd.Series) -> np.ndarray:
+    """Key values made comparable across tables (numbers as floats, everything else as text)."""
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return s.astype(float).to_numpy()
+    return s.astype(str).to_numpy(dtype=object)
