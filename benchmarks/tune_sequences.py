@@ -54,7 +54,8 @@ with the number of entities, so that a leaf is shared by many histories however 
 place of the trees for the entity table (context, length, start and first event: smooth values instead
 of values drawn from bins of real ones). A first, unrecorded pass (seed 0 only, the current rule and
 ``2*sqrt(e)``; the copula on the three target panels) showed the larger leaves lowering the sequential
-accuracy and raising the detector's AUC on every panel but fertility; with 2 cores shared by several
+accuracy on the Lahman and fertility panels and raising the detector's AUC on every panel but
+fertility; with 2 cores shared by several
 long jobs (a 3-seed run with ``sqrt(e)`` as a fourth candidate was on course for hours), the recorded
 run keeps 2 seeds and these three candidates.
 
