@@ -200,6 +200,8 @@ FIT_SEQ = ["fit", "{seq}", "--out", "m", "--quiet", "--sequence-key", "utterance
 SAMPLE = ["sample", "{model}", "-n", "50", "--out", "s.csv", "--quiet"]
 SAMPLE_SEQ = ["sample", "{seqmodel}", "-n", "5", "--out", "s.csv", "--quiet"]
 RULES = ["rules", "shop", "-n", "200", "--out", "o", "--format", "csv", "--quiet"]
+SPLIT = ["split", "{train}", "--train", "a.csv", "--holdout", "b.csv", "--quiet"]
+REL = "test_relational_cli.py::"
 EVAL = ["evaluate", "--synthetic", "{synthetic}", "--train", "{train}", "--holdout", "{holdout}",
         "--sections", "privacy", "--json", "r.json", "--quiet"]
 TEXT = ["text", "{reviews}", "--dry-run", "--backend", "openai"]
@@ -232,6 +234,12 @@ EFFECTS: dict[str, list[Any]] = {
                        Refused([*FIT, "--order-by", "age"], ("--order-by", "--sequence-key"))],
     "fit --context": [Changes(FIT_SEQ, ["--context", "speaker"], model_json("m")),
                       Refused([*FIT, "--context", "sex"], ("--context", "--sequence-key"))],
+    "fit --metadata": [Refused([*FIT, "--metadata", "{kinds}"], ("--metadata",)),
+                       CheckedIn(REL + "test_schema_reads_the_keys_declared_in_the_database", "a database")],
+    "fit --tables": [Refused([*FIT, "--tables", "a"], ("--tables",)),
+                     CheckedIn(REL + "test_bad_database_requests_are_one_line", "a database fit")],
+    "fit --orphans": [Refused([*FIT, "--orphans", "drop"], ("--orphans",)),
+                      CheckedIn("test_relational.py::test_orphans_are_refused_or_dropped", "a database fit")],
     "fit --seed": [Changes(FIT, ["--seed", "5"], lambda r: r.file("m/arrays.npz").read_bytes())],
     "fit --quiet": [Changes(["fit", "{train}", "--out", "m"], ["--quiet"], lambda r: r.out)],
     # sample
@@ -249,10 +257,23 @@ EFFECTS: dict[str, list[Any]] = {
     "sample --workers": [Refused([*SAMPLE, "--workers", "0"], ("--workers",)),
                          Refused([*SAMPLE_SEQ, "--workers", "2"], ("--workers",)),
                          CheckedIn(SCALE_SAMPLE, "same bytes on processes as in one process")],
+    "sample --scale": [Refused([*SAMPLE, "--scale", "2"], ("--scale",)),
+                       CheckedIn(REL + "test_scale_two_doubles_the_roots", "a database model")],
     "sample --quiet": [Changes(SAMPLE[:-1], ["--quiet"], lambda r: r.out)],
     # schema
     "schema --out": [Changes(["schema", "{train}"], ["--out", "s.yaml"], lambda r: sorted(r.files))],
     "schema --kind": [Changes(["schema", "{train}"], ["--kind", "age=float"], lambda r: r.out)],
+    # split
+    "split --train": [Required(["split", "{train}", "--holdout", "b.csv"], "--train")],
+    "split --holdout": [Required(["split", "{train}", "--train", "a.csv"], "--holdout")],
+    "split --share": [Changes(SPLIT, ["--share", "0.5"], lambda r: r.files),
+                      Refused([*SPLIT, "--share", "1"], ("--share",))],
+    "split --metadata": [Refused([*SPLIT, "--metadata", "{kinds}"], ("--metadata",)),
+                         CheckedIn(REL + "test_split_keeps_every_player_on_one_side", "a database split")],
+    "split --tables": [Refused([*SPLIT, "--tables", "a"], ("--tables",)),
+                       CheckedIn(REL + "test_split_keeps_every_player_on_one_side", "a database split")],
+    "split --seed": [Changes(SPLIT, ["--seed", "3"], lambda r: r.files)],
+    "split --quiet": [Changes(SPLIT[:-1], ["--quiet"], lambda r: r.out)],
     # rules
     "rules --rows": [Changes(RULES, ["-n", "300"], lambda r: r.files)],
     "rules --out": [Required(["rules", "shop", "-n", "10"], "--out")],
@@ -288,6 +309,9 @@ EFFECTS: dict[str, list[Any]] = {
     "evaluate --no-embeddings": [Refused([*EVAL, "--no-embeddings"], ("--no-embeddings", "--text-field")),
                                  CheckedIn("test_text_eval.py::test_cli_runs_without_the_embedding_package",
                                            "text report")],
+    "evaluate --metadata": [Refused([*EVAL, "--metadata", "{kinds}"], ("--metadata",)),
+                            CheckedIn(REL + "test_report_has_the_relational_scores_beside_the_holdout",
+                                      "databases")],
     "evaluate --seed": [Changes(EVAL, ["--seed", "1"], lambda r: r.json("r.json")["sections"])],
     "evaluate --quiet": [Changes(EVAL[:-1], ["--quiet"], lambda r: r.out)],
     # demo (a full fit and report on 32,561 rows: run once, by test_cli)

@@ -18,6 +18,7 @@ from .fit import fit
 from .rules import rules
 from .sample import sample
 from .schema import schema_cmd
+from .split import split_cmd
 from .text import text_app
 
 app = typer.Typer(
@@ -38,6 +39,7 @@ def _root(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks o
 app.command()(fit)
 app.command()(sample)
 app.command("schema")(schema_cmd)
+app.command("split")(split_cmd)
 app.command()(rules)
 app.command("evaluate")(evaluate_cmd)
 app.command()(demo)

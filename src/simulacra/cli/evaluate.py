@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -22,11 +22,14 @@ def _check_output(path: Path | None, extensions: tuple[str, ...]) -> None:
 
 
 def evaluate_cmd(
-    synthetic: Annotated[Path, typer.Option("--synthetic", help="The synthetic table to check.")],
-    train: Annotated[
-        Path, typer.Option("--train", help="The real table the synthetic data was learned from.")
+    synthetic: Annotated[
+        str,
+        typer.Option("--synthetic", help="The synthetic table (or database, or folder of tables) to check."),
     ],
-    holdout: Annotated[Path, typer.Option("--holdout", help="Real rows the generator never saw.")],
+    train: Annotated[
+        str, typer.Option("--train", help="The real table the synthetic data was learned from.")
+    ],
+    holdout: Annotated[str, typer.Option("--holdout", help="Real rows the generator never saw.")],
     target: Annotated[
         str | None, typer.Option("--target", help="Column to predict (utility section).")
     ] = None,
@@ -51,6 +54,9 @@ def evaluate_cmd(
         bool,
         typer.Option("--no-embeddings", help="With --text-field: skip sentence embeddings (TF-IDF only)."),
     ] = False,
+    metadata: Annotated[
+        Path | None, typer.Option("--metadata", help="Databases: tables and keys (YAML), else from --train.")
+    ] = None,
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -72,6 +78,30 @@ def evaluate_cmd(
         raise UsageError("--no-embeddings applies to texts only; give --text-field or drop it")
     _check_output(out_html, (".html", ".htm"))
     _check_output(out_json, (".json",))
+    from .database import evaluate_databases, is_database_source, refuse_table_options
+
+    if metadata is not None or any(is_database_source(x) for x in (synthetic, train, holdout)):
+        if not all(is_database_source(x) for x in (synthetic, train, holdout)):
+            raise UsageError(
+                "--metadata and databases: give --synthetic, --train and --holdout all as databases "
+                "(.sqlite/.duckdb files, URLs or folders of tables), or all as single tables"
+            )
+        refuse_table_options(
+            {
+                "--target": target,
+                "--sequence-key": sequence_key,
+                "--order-by": order_by,
+                "--context": context,
+                "--text-field": text_field,
+                "--no-embeddings": no_embeddings,
+            },
+            "databases",
+        )
+        if sections != "fidelity,utility,privacy":
+            raise UsageError("--sections applies to one table; a database report has all its sections")
+        report = evaluate_databases(synthetic, train, holdout, metadata, seed, quiet)
+        _finish(report, out_html, out_json, strict, quiet)
+        return
     frames = {}
     for role, path in (("train", train), ("holdout", holdout), ("synthetic", synthetic)):
         try:
@@ -97,6 +127,11 @@ def evaluate_cmd(
             text_field=text_field,
             embeddings=not no_embeddings,
         )
+    _finish(report, out_html, out_json, strict, quiet)
+
+
+def _finish(report: Any, out_html: Path | None, out_json: Path | None, strict: bool, quiet: bool) -> None:
+    """Write the report's files, print it, and exit 1 on a failed verdict with ``--strict``."""
     if out_html is not None:
         report.save_html(out_html)
     if out_json is not None:

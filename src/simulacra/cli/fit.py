@@ -29,7 +29,13 @@ def fit_options(model: str, max_minutes: float | None, epsilon: float | None, de
 
 
 def fit(
-    data: Annotated[Path, typer.Argument(help="Training table (.csv, .parquet, .jsonl).")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="Training table (.csv, .parquet, .jsonl), or a database: a .sqlite/.duckdb file, a "
+            "postgresql:// URL or a folder of table files."
+        ),
+    ],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
     schema: Annotated[Path | None, typer.Option("--schema", help="Schema YAML (kinds, constraints).")] = None,
     kind: Kinds = None,
@@ -54,16 +60,55 @@ def fit(
     ] = None,
     order_by: OrderBy = None,
     context: Context = None,
+    metadata: Annotated[
+        Path | None,
+        typer.Option("--metadata", help="Database: tables and keys (YAML from `simulacra schema`)."),
+    ] = None,
+    tables: Annotated[
+        str | None, typer.Option("--tables", help="Database: learn only these tables, a,b,c.")
+    ] = None,
+    orphans: Annotated[
+        str | None,
+        typer.Option(
+            "--orphans", help="Database: rows whose parent is missing: error (default), drop, null."
+        ),
+    ] = None,
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Learn from a table and write a model directory."""
+    """Learn from a table (or a whole database) and write a model directory."""
     from ..io import read_table
     from ..tabular import TabularSynthesizer
+    from .database import fit_database, is_database_source, refuse_table_options
+
+    if is_database_source(data) or metadata is not None or tables is not None:
+        refuse_table_options(
+            {
+                "--schema": schema,
+                "--kind": kind,
+                "--model": synthesizer,
+                "--max-minutes": max_minutes,
+                "--epsilon": epsilon,
+                "--delta": delta,
+                "--sequence-key": sequence_key,
+                "--order-by": order_by,
+                "--context": context,
+            },
+            "a database",
+        )
+        fit_database(data, out_dir, metadata, split_list(tables), orphans or "error", seed, quiet)
+        return
+    if orphans is not None:
+        raise UsageError("--orphans applies to a database (a .sqlite/.duckdb file, a URL or a folder)")
+    data = Path(data)
 
     if sequence_key is not None or order_by is not None or context is not None:
-        tabular_only = {"--model": synthesizer, "--max-minutes": max_minutes, "--epsilon": epsilon,
-                        "--delta": delta}
+        tabular_only = {
+            "--model": synthesizer,
+            "--max-minutes": max_minutes,
+            "--epsilon": epsilon,
+            "--delta": delta,
+        }
         given = [flag for flag, value in tabular_only.items() if value is not None]
         if given and sequence_key is not None:
             raise UsageError(f"{given[0]} does not apply with --sequence-key (sequences have one model)")
@@ -108,9 +153,7 @@ def _fit_sequences(
     synth = SequenceSynthesizer(seed=seed)
     with progress_bar(quiet, None, f"fitting sequences of {data.name}") as progress:
         try:
-            synth.fit(
-                df, sequence_key, order_by, split_list(context), parse_kinds(kind), progress
-            )
+            synth.fit(df, sequence_key, order_by, split_list(context), parse_kinds(kind), progress)
         except DataError as exc:
             raise DataError(f"{data}: {exc}") from None
     synth.save(out_dir)

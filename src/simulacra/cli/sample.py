@@ -17,10 +17,22 @@ from .render import out, progress_bar
 
 def sample(
     model_dir: Annotated[Path, typer.Argument(help="Model directory written by `simulacra fit`.")],
-    n: Annotated[
-        int, typer.Option("-n", "--rows", help="Number of rows to sample (sequences, for a sequence model).")
+    output: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output file (.csv, .parquet, .jsonl); for a database model a folder, "
+            "a .sqlite/.duckdb file or a postgresql:// URL.",
+        ),
     ],
-    output: Annotated[Path, typer.Option("--out", "-o", help="Output file (.csv, .parquet, .jsonl).")],
+    n: Annotated[
+        int | None,
+        typer.Option("-n", "--rows", help="Number of rows to sample (sequences, for a sequence model)."),
+    ] = None,
+    scale: Annotated[
+        float | None, typer.Option("--scale", help="Database model: this many times the root tables' rows.")
+    ] = None,
     where: Annotated[
         list[str] | None, typer.Option("--where", "-w", help="Condition col=value, col=a|b or col=lo..hi.")
     ] = None,
@@ -32,16 +44,33 @@ def sample(
     workers: Workers = None,
     quiet: Quiet = False,
 ) -> None:
-    """Sample synthetic rows from a model directory."""
+    """Sample synthetic rows (or a whole database) from a model directory."""
     from ..io import check_writable
+    from ..relational import is_relational_model
     from ..scale import ENGINES
     from ..sequences import is_sequence_model
     from ..tabular import TabularSynthesizer, parse_where
+    from .database import sample_database
 
-    if n <= 0:
-        raise UsageError(f"-n must be a positive number of rows, got {n}")
     if seed < 0:
         raise UsageError(f"--seed must be a non-negative integer, got {seed}")
+    if is_relational_model(model_dir):
+        given = {"-n": n, "--where": where, "--rebalance": rebalance, "--workers": workers}
+        used = [flag for flag, value in given.items() if value not in (None, [])]
+        if engine != "local":
+            used.insert(0, "--engine")
+        if used:
+            why = "use --scale" if used[0] == "-n" else "it samples in one process, as a whole"
+            raise UsageError(f"{used[0]} does not apply to a database model; {why}")
+        sample_database(model_dir, output, 1.0 if scale is None else scale, seed, quiet)
+        return
+    if scale is not None:
+        raise UsageError("--scale applies to a database model; use -n for a table")
+    if n is None:
+        raise UsageError("-n/--rows is required: how many rows (or sequences) to sample")
+    output = Path(output)
+    if n <= 0:
+        raise UsageError(f"-n must be a positive number of rows, got {n}")
     if engine not in ENGINES:
         raise UsageError(f"--engine {engine}: use one of {', '.join(ENGINES)}")
     check_workers(workers)

@@ -14,16 +14,27 @@ from .render import out
 
 
 def schema_cmd(
-    data: Annotated[Path, typer.Argument(help="A table to infer the schema of.")],
+    data: Annotated[
+        str, typer.Argument(help="A table to infer the schema of, or a database (its tables and keys).")
+    ],
     save: Annotated[Path | None, typer.Option("--out", "-o", help="Write the schema as YAML here.")] = None,
     kind: Kinds = None,
 ) -> None:
     """Print the inferred schema (and optionally save it as YAML to edit and pass to `fit --schema`)."""
     from ..io import read_table
     from ..schema import infer_schema
+    from .database import is_database_source, schema_database
 
     if save is not None and not save.parent.is_dir():
         raise UsageError(f"{save}: folder {save.parent} does not exist; create it or choose another --out")
+    if is_database_source(data):
+        if kind:
+            raise UsageError(
+                "--kind applies to one table; set a database's kinds under tables: in the metadata"
+            )
+        schema_database(data, save)
+        return
+    data = Path(data)
     df = read_table(data)
     schema = infer_schema(df, parse_kinds(kind) or None)
     table = Table(title=f"{data.name}: {len(df):,} rows × {len(df.columns)} columns")

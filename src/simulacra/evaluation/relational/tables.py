@@ -12,7 +12,7 @@ from ..report import MIN_ROWS
 from ..scores import score, worst
 from ..tabular.fidelity import fidelity_section
 from ..tabular.privacy import privacy_section
-from .aggregates import value_columns
+from .aggregates import fresh_columns, value_columns
 
 __all__ = ["REFERENCE_SHARE", "table_section"]
 
@@ -72,7 +72,13 @@ def table_section(
         note = (f" It is kept whole on both sides, so the reference is {REFERENCE_SHARE:.0%} of its rows "
                 "against the rest.")
     else:
-        priv = privacy_section(trn, hol, syn, seed=seed, max_rows=max_rows, pii_columns=pii_columns)
+        # PII columns join the privacy checks, so a real name or email repeated in the output is caught
+        pii = pii_columns if pii_columns is not None else [
+            c for c, k in fresh_columns(train).items() if k == "pii" and c in synthetic.columns]
+        if pii:
+            trn, hol, syn = (pd.concat([f, src[pii].reset_index(drop=True)], axis=1)
+                             for f, src in ((trn, train), (hol, holdout), (syn, synthetic)))
+        priv = privacy_section(trn, hol, syn, seed=seed, max_rows=max_rows, pii_columns=pii)
         note = ""
     scores = fid["scores"] + priv["scores"]
     return {
