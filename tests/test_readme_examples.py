@@ -355,20 +355,24 @@ def test_every_readme_example_runs_after_its_install_line(tmp_path: Path) -> Non
     keys = [tuple(shlex.join(p) for p in install_plan(g, work)) for g in parsed.groups]
     builds: dict[tuple[str, ...], Future] = {}
     failures: list[str] = []
-    with ThreadPoolExecutor(max_workers=1) as pool, LocalServer(seed=0) as server:
-        for key, group in zip(keys, parsed.groups, strict=True):
-            if key not in builds:
-                builds[key] = pool.submit(make_venv, venvs / f"env{len(builds)}", install_plan(group, work))
-        for key, group in zip(keys, parsed.groups, strict=True):
-            where = f"README.md:{group.installs[0].line}"
-            try:
-                bin_dir = builds[key].result()
-            except AssertionError as exc:
-                failures.append(f"{where}: {exc}")
-                continue
-            for command in group.commands:
-                for run in adapt(command.argv, server.url):
-                    problem = run_command(run, bin_dir, work)
-                    if problem:
-                        failures.append(f"README.md:{command.line}: {shlex.join(run.argv)}\n  {problem}")
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool, LocalServer(seed=0) as server:
+            for key, group in zip(keys, parsed.groups, strict=True):
+                if key not in builds:
+                    folder = venvs / f"env{len(builds)}"
+                    builds[key] = pool.submit(make_venv, folder, install_plan(group, work))
+            for key, group in zip(keys, parsed.groups, strict=True):
+                try:
+                    bin_dir = builds[key].result()
+                except AssertionError as exc:
+                    failures.append(f"README.md:{group.installs[0].line}: {exc}")
+                    continue
+                for command in group.commands:
+                    for run in adapt(command.argv, server.url):
+                        problem = run_command(run, bin_dir, work)
+                        if problem:
+                            failures.append(f"README.md:{command.line}: {shlex.join(run.argv)}\n  {problem}")
+    finally:
+        shutil.rmtree(venvs, ignore_errors=True)  # gigabytes (torch, Ray); the working copy stays on failure
     assert not failures, "\n\n".join(failures)
+    shutil.rmtree(work, ignore_errors=True)
