@@ -198,3 +198,81 @@ def test_tabular_context_needs_trees_and_known_columns(tmp_path):
     synth.save(tmp_path / "m")
     loaded = TabularSynthesizer.load(tmp_path / "m")
     assert loaded.sample_given(adult[["sex"]], seed=4).equals(synth.sample_given(adult[["sex"]], seed=4))
+
+
+# --------------------------------------------------------------------------- payments (rules pack)
+@pytest.fixture(scope="module")
+def payments(tmp_path_factory):
+    from simulacra.cli.main import main
+
+    out = tmp_path_factory.mktemp("payments") / "db"
+    code = 0
+    try:
+        main(
+            [
+                "rules",
+                "payments",
+                "-n",
+                "8000",
+                "--out",
+                str(out),
+                "--seed",
+                "3",
+                "--quiet",
+                "--set",
+                "customers.rows=2000",
+            ]
+        )
+    except SystemExit as exc:
+        code = exc.code
+    assert code in (0, None)
+    names = ["customers", "accounts", "cards", "merchants", "transactions"]
+    tables = {t: pd.read_parquet(out / f"{t}.parquet") for t in names}
+    pk = {
+        "customers": "customer_id",
+        "accounts": "account_id",
+        "cards": "card_id",
+        "merchants": "merchant_id",
+        "transactions": "txn_id",
+    }
+    md = Metadata(
+        [Table(t, [pk[t]]) for t in names],
+        [
+            ForeignKey("accounts", ["customer_id"], "customers", ["customer_id"]),
+            ForeignKey("cards", ["account_id"], "accounts", ["account_id"]),
+            ForeignKey("transactions", ["card_id"], "cards", ["card_id"], context=True),
+            ForeignKey("transactions", ["merchant_id"], "merchants", ["merchant_id"]),
+        ],
+    )
+    synth = RelationalSynthesizer(seed=0).fit(tables, md)
+    return tables, synth, synth.sample(seed=1)
+
+
+def test_child_dates_follow_their_parent_dates(payments):
+    # a card is issued shortly after its account opened: the synthetic gap keeps the real scale
+    tables, synth, out = payments
+    assert synth.parts_["cards"].deltas == {"issued": "opened"}
+
+    def gaps(t):
+        m = t["cards"].merge(t["accounts"][["account_id", "opened"]], on="account_id")
+        return (m["issued"] - m["opened"]).dt.total_seconds()
+
+    real, syn = gaps(tables), gaps(out)
+    assert (syn >= 0).mean() > 0.95
+    assert 0.5 < syn.median() / real.median() < 2
+
+
+def test_columns_repeating_the_parent_keep_the_real_share(payments):
+    # a transaction's device is mostly its card's device: copied as often as in the real data
+    tables, synth, out = payments
+    assert "device_id" in synth.parts_["transactions"].copied
+
+    def same(t):
+        m = t["transactions"].merge(
+            t["cards"][["card_id", "device_id"]], on="card_id", suffixes=("", "_card")
+        )
+        return (m["device_id"] == m["device_id_card"]).mean()
+
+    assert abs(same(out) - same(tables)) < 0.05
+    assert out["transactions"]["merchant_id"].isin(out["merchants"]["merchant_id"]).all()
+    assert out["transactions"]["card_id"].isin(out["cards"]["card_id"]).all()

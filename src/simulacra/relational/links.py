@@ -74,3 +74,53 @@ def key_values(s: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         return s.astype(float).to_numpy()
     return s.astype(str).to_numpy(dtype=object)
+
+
+TIMELINE = 0.9  # a child date follows a parent date when they correlate at least this much
+
+
+def _nanoseconds(s: pd.Series) -> np.ndarray:
+    out = s.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float)
+    out[s.isna().to_numpy()] = np.nan
+    return out
+
+
+def timeline_pairs(
+    child: pd.DataFrame, parent: pd.DataFrame, pos: np.ndarray, columns: list[str], parent_columns: list[str]
+) -> dict[str, str]:
+    """Child date columns that follow one of their parent's dates (a card issued after its account
+    opened): child column → the parent date it correlates with best, when that is ≥ 0.9. The child
+    is then learned as the time since that parent date, so a parent's children stay close in time."""
+    dates = [p for p in parent_columns if pd.api.types.is_datetime64_any_dtype(parent[p])]
+    linked = pos >= 0
+    out: dict[str, str] = {}
+    if not dates or linked.sum() < 10:
+        return out
+    for c in columns:
+        if not pd.api.types.is_datetime64_any_dtype(child[c]):
+            continue
+        x = _nanoseconds(child[c])[linked]
+        best, best_r = None, TIMELINE
+        for p in dates:
+            y = _nanoseconds(parent[p])[pos[linked]]
+            ok = ~(np.isnan(x) | np.isnan(y))
+            if ok.sum() < 10 or np.std(x[ok]) == 0 or np.std(y[ok]) == 0:
+                continue
+            r = float(np.corrcoef(x[ok], y[ok])[0, 1])
+            if r >= best_r:
+                best, best_r = p, r
+        if best is not None:
+            out[c] = best
+    return out
+
+
+def seconds_after(child: pd.Series, parent_values: pd.Series) -> np.ndarray:
+    """Seconds from each parent date to its child's date (NaN where either is missing)."""
+    return (_nanoseconds(child) - _nanoseconds(parent_values)) / 1e9
+
+
+def add_seconds(parent_values: pd.Series, seconds: np.ndarray) -> pd.Series:
+    """Parent dates moved by whole ``seconds`` (NaT where either is missing)."""
+    secs = np.round(np.asarray(seconds, dtype=float))
+    base = pd.to_datetime(parent_values.reset_index(drop=True))
+    return base + pd.to_timedelta(secs, unit="s")

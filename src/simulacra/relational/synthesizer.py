@@ -38,7 +38,15 @@ from ..tabular.estimator import Estimator, check_seed
 from ..tabular.persistence import MODEL_FILE, ModelArrays, format_reason, read_model_dir, write_model_dir
 from ..tabular.synthesizer import TabularSynthesizer
 from .keys import counter_shape, duplicate_keys, fresh_keys, key_roles
-from .links import agreeing_columns, key_values, parent_positions, sibling_index
+from .links import (
+    add_seconds,
+    agreeing_columns,
+    key_values,
+    parent_positions,
+    seconds_after,
+    sibling_index,
+    timeline_pairs,
+)
 from .matching import ParentClusters
 from .metadata import Metadata
 
@@ -46,6 +54,7 @@ PARENT = "__parent."
 COUNT = "__count."
 MATCH = "__match."
 INDEX = "__index"
+SAME = "__same."
 KIND = "relational"
 
 
@@ -61,6 +70,8 @@ class TablePart:
     counts: dict[str, str]  # context child → count column
     matches: dict[int, str]  # foreign-key index → match column
     agree: dict[int, list[str]]  # foreign-key index → columns the picked parent should share
+    copied: list[str]  # columns taken from the context parent row (a transaction's card device)
+    deltas: dict[str, str]  # child date → the parent date it is learned after (as seconds)
     key_column: str | None
     key_shape: dict | None
     n_rows: int
@@ -153,6 +164,15 @@ class RelationalSynthesizer(Estimator):
         ctx_cols = set(ctx_fk.columns) if ctx_fk else set()
         learned_keys = {c for pairs in exact.values() for c, _ in pairs if c not in ctx_cols}
         fk_cols = {c for fk in md.parents(name) for c in fk.columns}
+        copied: list[str] = []
+        if ctx_fk is not None:  # columns that repeat the context parent's value are copied, not learned
+            pos = parent_positions(df, ctx_fk, frames[ctx_fk.parent])
+            pdata = self.parts_[ctx_fk.parent].data
+            copied = [
+                c
+                for c in agreeing_columns(df, frames[ctx_fk.parent], pos, fk_cols | {key_col})
+                if c in pdata and c not in data_pk
+            ]
         data = [c for c in df.columns if (c not in fk_cols or c in learned_keys) and c != key_col]
         frame = df[data].copy()
         kinds = {c: k for c, k in md.tables[name].kinds.items() if c in data}
@@ -185,6 +205,7 @@ class RelationalSynthesizer(Estimator):
 
         parent_profile: list[str] = []
         context: list[str] = []
+        deltas: dict[str, str] = {}
         fk = md.context_of(name)
         if fk is not None:
             ppart = self.parts_[fk.parent]
@@ -200,6 +221,15 @@ class RelationalSynthesizer(Estimator):
             )
             known[INDEX] = ColumnSchema(kind=Kind.INTEGER)
             context = [INDEX] + [PARENT + c for c in parent_profile]
+            pdf = frames[fk.parent]
+            deltas = timeline_pairs(df, pdf, pos, [c for c in data if c not in kinds], ppart.data)
+            for c, p in deltas.items():
+                frame[c] = seconds_after(df[c], pdf[p].iloc[np.clip(pos, 0, None)].where(pos >= 0))
+                known[c] = ColumnSchema(kind=Kind.FLOAT)
+            for c in copied:  # whether the row repeats its parent's value is learned; the value is copied
+                parent_vals = pd.Series(pdf[c].to_numpy()[pos], dtype=object)
+                frame[SAME + c] = pd.Series(df[c].to_numpy(), dtype=object).eq(parent_vals).to_numpy()
+                known[SAME + c] = ColumnSchema(kind=Kind.CATEGORICAL)
 
         synth = TabularSynthesizer(
             self.model, seed=derive_seed(self.seed, "relational", name), **self.model_params
@@ -215,6 +245,8 @@ class RelationalSynthesizer(Estimator):
             counts=counts,
             matches=matches,
             agree=agree,
+            copied=copied,
+            deltas=deltas,
             key_column=key_col,
             key_shape=counter_shape(df[key_col], bool(data_pk or fk_cols & set(md.tables[name].primary_key)))
             if key_col
@@ -323,6 +355,14 @@ class RelationalSynthesizer(Estimator):
             parent = out[fk.parent]
             if fk.context:
                 pos = context_pos
+                for c in part.copied:
+                    same = frame[SAME + c].astype(str).eq("True").to_numpy()
+                    own = frame[c].to_numpy(dtype=object)
+                    keys[c] = np.where(same, np.asarray(_take(parent[c], pos), dtype=object), own)
+                for c, p in part.deltas.items():
+                    keys[c] = add_seconds(
+                        parent[p].iloc[pos], pd.to_numeric(frame[c], errors="coerce").to_numpy()
+                    )
             else:
                 wanted = pd.to_numeric(frame[part.matches[i]], errors="coerce").fillna(-1).to_numpy()
                 rng = derive_rng(seed, "relational", "match", name, i)
@@ -335,18 +375,11 @@ class RelationalSynthesizer(Estimator):
                     rng,
                     known,
                     [key_values(parent[pc]) for _, pc in exact[i]],
-                    [key_values(frame[c]) for c in agree],
+                    [key_values(keys[c] if c in keys.columns else frame[c]) for c in agree],
                     [key_values(parent[c]) for c in agree],
                 )
             for c, pc in zip(fk.columns, fk.parent_columns, strict=True):
-                vals = (
-                    parent[pc].to_numpy(dtype=object)[np.clip(pos, 0, None)]
-                    if len(parent)
-                    else np.full(len(pos), None, dtype=object)
-                )
-                vals = vals.copy()
-                vals[pos < 0] = None
-                keys[c] = pd.Series(vals).astype(parent[pc].dtype) if (pos >= 0).all() else vals
+                keys[c] = _take(parent[pc], pos)
         if part.key_column is not None:
             data_pk = [c for c in md.tables[name].primary_key if c != part.key_column]
             both = pd.concat([keys, frame[[c for c in frame.columns if c not in keys.columns]]], axis=1)
@@ -384,6 +417,8 @@ class RelationalSynthesizer(Estimator):
                 "counts": part.counts,
                 "matches": {str(k): v for k, v in part.matches.items()},
                 "agree": {str(k): v for k, v in part.agree.items()},
+                "copied": part.copied,
+                "deltas": part.deltas,
                 "key_column": part.key_column,
                 "key_shape": part.key_shape,
                 "n_rows": part.n_rows,
@@ -433,6 +468,8 @@ class RelationalSynthesizer(Estimator):
                     t["counts"],
                     {int(k): v for k, v in t["matches"].items()},
                     {int(k): list(v) for k, v in t["agree"].items()},
+                    list(t["copied"]),
+                    dict(t["deltas"]),
                     t["key_column"],
                     t["key_shape"],
                     t["n_rows"],
@@ -444,6 +481,16 @@ class RelationalSynthesizer(Estimator):
                 f"{source}: not a valid relational model ({format_reason(exc)}); refit the model"
             ) from None
         return self
+
+
+def _take(column: pd.Series, pos: np.ndarray) -> Any:
+    """The values of a parent column at ``pos`` (−1: null), in the parent column's dtype when none is null."""
+    if (pos >= 0).all():
+        return pd.Series(column.to_numpy()[pos], dtype=column.dtype) if len(column) else column.iloc[:0]
+    vals = column.to_numpy(dtype=object)[np.clip(pos, 0, None)] if len(column) else np.full(len(pos), None)
+    vals = np.array(vals, dtype=object)
+    vals[pos < 0] = None
+    return vals
 
 
 def is_relational_model(path: str | os.PathLike) -> bool:
