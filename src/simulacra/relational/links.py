@@ -124,3 +124,13 @@ def add_seconds(parent_values: pd.Series, seconds: np.ndarray) -> pd.Series:
     secs = np.round(np.asarray(seconds, dtype=float))
     base = pd.to_datetime(parent_values.reset_index(drop=True))
     return base + pd.to_timedelta(secs, unit="s")
+
+
+def take(column: pd.Series, pos: np.ndarray) -> pd.Series | np.ndarray:
+    """The values of a parent column at ``pos`` (−1: null), in the parent column's dtype when none is null."""
+    if (pos >= 0).all():
+        return pd.Series(column.to_numpy()[pos], dtype=column.dtype) if len(column) else column.iloc[:0]
+    vals = column.to_numpy(dtype=object)[np.clip(pos, 0, None)] if len(column) else np.full(len(pos), None)
+    vals = np.array(vals, dtype=object)
+    vals[pos < 0] = None
+    return vals

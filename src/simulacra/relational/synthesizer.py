@@ -45,6 +45,7 @@ from .links import (
     parent_positions,
     seconds_after,
     sibling_index,
+    take,
     timeline_pairs,
 )
 from .matching import ParentClusters
@@ -358,7 +359,7 @@ class RelationalSynthesizer(Estimator):
                 for c in part.copied:
                     same = frame[SAME + c].astype(str).eq("True").to_numpy()
                     own = frame[c].to_numpy(dtype=object)
-                    keys[c] = np.where(same, np.asarray(_take(parent[c], pos), dtype=object), own)
+                    keys[c] = np.where(same, np.asarray(take(parent[c], pos), dtype=object), own)
                 for c, p in part.deltas.items():
                     keys[c] = add_seconds(
                         parent[p].iloc[pos], pd.to_numeric(frame[c], errors="coerce").to_numpy()
@@ -379,7 +380,7 @@ class RelationalSynthesizer(Estimator):
                     [key_values(parent[c]) for c in agree],
                 )
             for c, pc in zip(fk.columns, fk.parent_columns, strict=True):
-                keys[c] = _take(parent[pc], pos)
+                keys[c] = take(parent[pc], pos)
         if part.key_column is not None:
             data_pk = [c for c in md.tables[name].primary_key if c != part.key_column]
             both = pd.concat([keys, frame[[c for c in frame.columns if c not in keys.columns]]], axis=1)
@@ -481,16 +482,6 @@ class RelationalSynthesizer(Estimator):
                 f"{source}: not a valid relational model ({format_reason(exc)}); refit the model"
             ) from None
         return self
-
-
-def _take(column: pd.Series, pos: np.ndarray) -> Any:
-    """The values of a parent column at ``pos`` (−1: null), in the parent column's dtype when none is null."""
-    if (pos >= 0).all():
-        return pd.Series(column.to_numpy()[pos], dtype=column.dtype) if len(column) else column.iloc[:0]
-    vals = column.to_numpy(dtype=object)[np.clip(pos, 0, None)] if len(column) else np.full(len(pos), None)
-    vals = np.array(vals, dtype=object)
-    vals[pos < 0] = None
-    return vals
 
 
 def is_relational_model(path: str | os.PathLike) -> bool:
