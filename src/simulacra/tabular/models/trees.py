@@ -16,6 +16,7 @@ allows, since a draw budget caps how many weighted rows are made for a rare cond
 
 from __future__ import annotations
 
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -96,7 +97,9 @@ class SequentialTrees(Estimator):
                 clf = DecisionTreeClassifier(
                     min_samples_leaf=leaf, max_depth=self.max_depth, random_state=step_seed(self.seed, pos)
                 )
-                clf.fit(feats[:, :pos], coarsen(target, cards[col]))
+                with warnings.catch_warnings():  # many classes on a small table is expected here
+                    warnings.filterwarnings("ignore", message="The number of unique classes")
+                    clf.fit(feats[:, :pos], coarsen(target, cards[col]))
                 tree = clf.tree_
                 nodes = tree.apply(feats[:, :pos] if pos else feats)
                 is_leaf = tree.children_left == -1
