@@ -211,3 +211,27 @@ def test_table_options_refuse_database_only_options(tmp_path):
     assert code == 2 and "--scale" in err
     code, _, err = run("sample", tmp_path / "m", "--out", tmp_path / "s.csv")
     assert code == 2 and "-n" in err
+
+
+def test_postgresql_in_and_out(db, tmp_path):
+    """A real PostgreSQL server: fit from a URL with --tables, sample into a new schema with its keys."""
+    from support.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        md, tables = read_database(str(db))
+        write_database(tables, md, server.url)
+        code, _, err = run("fit", server.url, "--tables", "People,Batting", "--out", tmp_path / "m", "-q")
+        assert code == 0, err
+        target = server.url + "?schema=synthetic"
+        code, _, err = run("sample", tmp_path / "m", "--out", target, "--quiet")
+        assert code == 0, err
+        back_md, back = read_database(target)
+        assert set(back) == {"People", "Batting"}
+        assert [(fk.child, fk.parent) for fk in back_md.foreign_keys] == [("Batting", "People")]
+        assert back["Batting"]["playerID"].isin(back["People"]["playerID"]).all()
+        # the schema is not empty now: refused in one line
+        code, _, err = run("sample", tmp_path / "m", "--out", target, "--quiet")
+        assert code == 2 and len(err.strip().splitlines()) == 1
+    finally:
+        server.stop()
