@@ -223,7 +223,8 @@ class RelationalSynthesizer(Estimator):
             known[INDEX] = ColumnSchema(kind=Kind.INTEGER)
             context = [INDEX] + [PARENT + c for c in parent_profile]
             pdf = frames[fk.parent]
-            deltas = timeline_pairs(df, pdf, pos, [c for c in data if c not in kinds], ppart.data)
+            dates = [c for c in data if c not in kinds and c not in copied]
+            deltas = timeline_pairs(df, pdf, pos, dates, ppart.data)
             for c, p in deltas.items():
                 frame[c] = seconds_after(df[c], pdf[p].iloc[np.clip(pos, 0, None)].where(pos >= 0))
                 known[c] = ColumnSchema(kind=Kind.FLOAT)
