@@ -204,6 +204,9 @@ def _cap(name: str, args: argparse.Namespace, result: dict[str, Any]) -> tuple[f
     return None, None  # trees (no cap) and CTGAN (an epoch budget, no time cap)
 
 
+PROCESS_LIMIT_S = 2400  # a wall-clock guard on each contender's process (fit, sample and scoring)
+
+
 def spawn(name: str, workdir: Path, args: argparse.Namespace, timeout_s: float) -> dict[str, Any]:
     cmd = [
         sys.executable,
@@ -404,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         for name in names:
             print(f"[deep] {CONTENDERS[name]} ...", flush=True)
-            res = spawn(name, workdir, args, timeout_s=2400)
+            res = spawn(name, workdir, args, timeout_s=PROCESS_LIMIT_S)
             if res["status"] == "ok":
                 syn = pd.read_parquet(workdir / f"{name}.parquet")
                 res["metrics"] = _score(train, holdout, syn, len(syn))
@@ -435,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"settings: training-time cap {args.deep_minutes} min for every simulacra network, "
         f"{args.argn_minutes} min for TabularARGN; CTGAN {args.ctgan_epochs} epochs (SDV default 300, no "
-        "time cap); '(cap hit)' marks a fit that ran into its cap",
+        f"training-time cap); every contender's process is stopped after {PROCESS_LIMIT_S / 60:.0f} min of "
+        "wall time ('timed out'); '(cap hit)' marks a fit that ran into its cap",
         f"machine: {m['cpu_count']} CPUs ({m['cpu_model']}), {m['memory_gb']:.1f} GB, shared with other "
         "jobs; " + ", ".join(f"{k} {v}" for k, v in _versions().items() if v),
         f"wall time: {(datetime.now(UTC) - started).total_seconds():.0f} s",
