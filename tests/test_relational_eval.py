@@ -19,6 +19,8 @@ import pytest
 import simulacra
 from simulacra.errors import DataError, UsageError
 from simulacra.evaluation.relational import evaluate_database
+from simulacra.evaluation.relational.aggregates import enriched
+from simulacra.evaluation.relational.detection import aggregation_detection
 from simulacra.evaluation.relational.integrity import referential_integrity
 from simulacra.evaluation.relational.section import relational_section
 from simulacra.evaluation.scores import AGG_DETECTION_FAIL, CARDINALITY_FAIL
@@ -195,6 +197,50 @@ def test_children_dealt_to_random_parents_are_caught(three: tuple[dict, dict, di
     assert b["aggregation_detection"]["value"] > AGG_DETECTION_FAIL
     assert b["aggregation_detection"]["status"] == "fail"
     assert b["aggregation_detection"]["value"] > g["aggregation_detection"]["value"] + 0.3
+
+
+def one_line_players(database: dict[str, pd.DataFrame]) -> tuple[dict, dict, dict]:
+    """(train, holdout, synthetic): 5 different players a side, each with exactly one batting line, so
+    that every spread of the lines (std of a player's hits, ...) is missing on every side."""
+    batting = database["Batting"]
+    counts = batting["playerID"].value_counts()
+    ids = sorted(counts[counts == 1].index)[:15]
+
+    def side(chosen: list[str]) -> dict[str, pd.DataFrame]:
+        people = database["People"]
+        return {"People": people[people["playerID"].isin(chosen)].reset_index(drop=True),
+                "Teams": database["Teams"],
+                "Batting": batting[batting["playerID"].isin(chosen)].reset_index(drop=True)}
+
+    return side(ids[0:5]), side(ids[5:10]), side(ids[10:15])
+
+
+def test_detection_on_a_tiny_holdout_with_all_missing_features_is_computed(
+    database: dict[str, pd.DataFrame],
+) -> None:
+    # 5 parent rows a side (a quick benchmark run): a fold's training rows may have a feature with no
+    # value at all, which the classifier cannot bin; the score must still come, not a crash
+    train, holdout, synthetic = one_line_players(database)
+    md = metadata()
+    assert enriched(md, holdout, "People", train).filter(like=": std ").isna().all().all()
+    det = scores(relational_section(md, train, holdout, synthetic, seed=0))["aggregation_detection"]
+    assert det["value"] is not None and 0.0 <= det["value"] <= 1.0
+    assert det["reference"] is not None and 0.0 <= det["reference"] <= 1.0
+    assert det["status"] != "n/a"
+
+
+def test_detection_without_any_observed_feature_is_not_available_with_a_reason(
+    database: dict[str, pd.DataFrame],
+) -> None:
+    train, holdout, synthetic = one_line_players(database)
+    md = metadata()
+    frames = [enriched(md, s, "People", train).filter(like=": std ") for s in (train, holdout, synthetic)]
+    assert frames[0].shape[1] > 0
+    res = aggregation_detection(*frames, seed=0, key="People")
+    assert res["accuracy"] is None and res["reference"] is None and res["rows"] == 5
+    assert "no feature has a value" in res["reason"]
+    few = aggregation_detection(frames[0].head(3), frames[1], frames[2], seed=0, key="People")
+    assert few["accuracy"] is None and "3 rows a side" in few["reason"]
 
 
 def test_orphan_keys_fail_the_report(three: tuple[dict, dict, dict], tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ def _sample(df: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
     return df.iloc[np.sort(rng.choice(len(df), n, replace=False))].reset_index(drop=True)
 
 
-def _accuracy(real: pd.DataFrame, other: pd.DataFrame, train: pd.DataFrame, seed: int) -> float:
+def _accuracy(real: pd.DataFrame, other: pd.DataFrame, train: pd.DataFrame, seed: int) -> float | None:
+    """Cross-validated accuracy, or ``None`` when a fold's training rows have no value in any feature."""
     columns = list(train.columns)
     xa, xb = model_inputs([real, other], train, columns)
     x = pd.concat([xa, xb], ignore_index=True)
@@ -35,10 +36,16 @@ def _accuracy(real: pd.DataFrame, other: pd.DataFrame, train: pd.DataFrame, seed
     hits = 0
     splitter = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
     for fit_idx, test_idx in splitter.split(x, y):
+        # a feature with no value in the fold's training rows cannot be split on, and scikit-learn fails
+        # to bin an all-missing numeric column (a spread of children on a tiny holdout): leave it out
+        fit = x.iloc[fit_idx]
+        used = fit.columns[fit.notna().any()]
+        if len(used) == 0:
+            return None
         model = HistGradientBoostingClassifier(categorical_features="from_dtype", max_iter=100,
                                                random_state=seed)
-        model.fit(x.iloc[fit_idx], y[fit_idx])
-        hits += int((model.predict(x.iloc[test_idx]) == y[test_idx]).sum())
+        model.fit(fit[used], y[fit_idx])
+        hits += int((model.predict(x.iloc[test_idx][used]) == y[test_idx]).sum())
     return hits / len(y)
 
 
@@ -53,12 +60,17 @@ def aggregation_detection(
 ) -> dict:
     """Cross-validated accuracy separating ``synthetic`` from ``holdout`` (enriched parent rows), and the
     reference separating ``train`` from the same holdout rows, all sides cut to the same seeded number
-    of rows (at most ``max_rows``). ``accuracy`` / ``reference`` are ``None`` with fewer than
-    :data:`FOLDS` rows a side."""
+    of rows (at most ``max_rows``). ``accuracy`` / ``reference`` are ``None``, with the ``reason``, when
+    a side has fewer than :data:`FOLDS` rows or a fold's training rows have no value in any feature."""
     n = min(len(train), len(holdout), len(synthetic), max_rows)
     if n < FOLDS:
-        return {"accuracy": None, "reference": None, "rows": n}
+        return {"accuracy": None, "reference": None, "rows": n,
+                "reason": f"{n} rows a side, fewer than the {FOLDS} folds need"}
     rng = derive_rng(seed, "evaluate", "relational", "detection", key)
     hol, syn, trn = (_sample(f, n, rng) for f in (holdout, synthetic, train))
-    return {"accuracy": _accuracy(hol, syn, train, seed), "reference": _accuracy(hol, trn, train, seed),
-            "rows": n}
+    accuracy, reference = _accuracy(hol, syn, train, seed), _accuracy(hol, trn, train, seed)
+    out = {"accuracy": accuracy, "reference": reference, "rows": n}
+    if accuracy is None or reference is None:
+        out = {**out, "accuracy": None, "reference": None,
+               "reason": f"no feature has a value in the training rows of a fold ({n} rows a side)"}
+    return out

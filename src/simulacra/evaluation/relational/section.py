@@ -196,7 +196,9 @@ def _detection(
         f"{AGG_DETECTION_WARN} warns (the relational target), above {AGG_DETECTION_FAIL} fails (SDV's HMA "
         "scores 0.90–1.0 in published benchmarks). The reference separates real train rows from the "
         "same holdout rows.",
-        not_computable=None if value is not None else "no parent table with enough rows on every side",
+        not_computable=None if value is not None else "; ".join(
+            f"{r['table']}: {r['reason']}" for r in results if r.get("reason")
+        ) or "no parent table with children to aggregate",
     )
     table = {
         "title": "Aggregation detection per parent table",
