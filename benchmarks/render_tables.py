@@ -305,6 +305,41 @@ def t_relational() -> list[str]:
     return ["```text", *doc["results"]["printed"].strip("\n").splitlines(), "```", "", provenance_line(doc)]
 
 
+def t_text_generation() -> list[str]:
+    doc = _load("text_generation")
+    if doc is None:
+        return not_rerun("text_generation")
+    r = doc["results"]
+    t = r["targets"]
+    rows = ["| measure | simulacra | anchor | ratio | target |", "|---|---|---|---|---|"]
+    for key, what in (("runner_overhead", "requests/s"), ("runner_overhead_cpu_bound", "requests/s")):
+        run = r[key]
+        ours, bare = max(run["runner_requests_per_s"]), max(run["bare_client_requests_per_s"])
+        rows.append(
+            f"| {run['server']}, concurrency {run['concurrency']} ({what}, best of {run['rounds']}) | "
+            f"{ours:.1f} | {bare:.1f} (bare asyncio client) | {ours / bare:.3f} | "
+            f"≥ {t['runner_vs_bare_client']} |"
+        )
+    emb = r["embedded"]
+    ours, raw = emb["runner"]["tokens_per_s"], emb["raw_llama_cpp_same_requests"]["tokens_per_s"]
+    rows.append(
+        f"| embedded {emb['model']}, {emb['threads']} thread (tokens/s, same requests) | {ours:.2f} | "
+        f"{raw:.2f} (raw llama-cpp-python) | {ours / raw:.3f} | ≥ {t['embedded_vs_raw_llama_cpp']} |"
+    )
+    f = r["fault_injection"]
+    k = f["kill9"]
+    rows.append(
+        f"| {f['fault_rate']:.0%} faults ({f['faults']}), n={f['n']} | {f['kept']} kept, {f['valid']} valid, "
+        f"{f['retries']} retries | | | exactly {t['fault_run_exact_n']} |"
+    )
+    rows.append(
+        f"| kill -9 at {k['lines_at_kill']} lines, then --resume | {k['final_lines']} lines, "
+        f"{k['distinct_indices']} distinct, same bytes as uninterrupted: "
+        f"{k['same_bytes_as_uninterrupted_run']} | | | no loss, no duplicate |"
+    )
+    return [*rows, "", provenance_line(doc)]
+
+
 TABLES: dict[str, Callable[[], list[str]]] = {
     "tabular_headline": t_tabular_headline,
     "tabular_main": t_tabular_main,
@@ -315,6 +350,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "scale": t_scale,
     "relational": t_relational,
     **{name: (lambda n=name: not_rerun(n)) for name in RERUN},
+    "text_generation": t_text_generation,
 }
 
 
