@@ -168,8 +168,9 @@ GARBAGE = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16
 FIT_CASES = [
     Case("missing-file", lambda ctx: ["fit", "nothere.csv", "--out", "model"],
          ("nothere.csv", "no such file"), "model"),
+    # a folder is a database of table files: an empty one says so
     Case("directory", lambda ctx: ["fit", ctx.mkdir("data.csv"), "--out", "model"],
-         ("data.csv", "directory"), "model"),
+         ("data.csv", "no .csv, .parquet, .jsonl files in the folder"), "model"),
     Case("empty-file", _fit_file("empty.csv", b""), ("empty.csv", "empty"), "model"),
     Case("header-only", _fit_file("header.csv", "a,b,c\n"), ("header.csv", "no data rows"), "model"),
     Case("one-row", _fit_file("one.csv", "a,b,c\n1,x,2.5\n"), ("one.csv", "1 row", "at least 10"), "model"),

@@ -13,23 +13,9 @@ import pandas as pd
 
 from ...relational.metadata import ForeignKey, Metadata
 from ...relational.split import key_strings
-from ..tabular.columns import column_kind, to_datetime_ns, to_float
+from ..tabular.columns import column_kind, fresh_columns, to_datetime_ns, to_float
 
-__all__ = ["as_number", "child_aggregates", "child_counts", "enriched", "fresh_columns", "value_columns"]
-
-
-def fresh_columns(df: pd.DataFrame) -> dict[str, str]:
-    """Columns a synthesizer makes fresh by design rather than learns (ids, free text, PII such as
-    names), as simulacra's schema inference sees them: column → kind. Their values are new in any
-    good synthetic table, so comparing them would only measure that they are new."""
-    from ...schema.infer import infer_column
-
-    out = {}
-    for c in df.columns:
-        kind = infer_column(str(c), df[c]).kind
-        if kind.value in ("id", "text", "pii"):
-            out[str(c)] = kind.value
-    return out
+__all__ = ["as_number", "child_aggregates", "child_counts", "enriched", "value_columns"]
 
 
 def value_columns(metadata: Metadata, table: str, df: pd.DataFrame) -> list[str]:

@@ -10,9 +10,10 @@ from ...relational.metadata import Metadata
 from ...seeding import derive_rng
 from ..report import MIN_ROWS
 from ..scores import score, worst
+from ..tabular.columns import fresh_columns
 from ..tabular.fidelity import fidelity_section
 from ..tabular.privacy import privacy_section
-from .aggregates import fresh_columns, value_columns
+from .aggregates import value_columns
 
 __all__ = ["REFERENCE_SHARE", "table_section"]
 

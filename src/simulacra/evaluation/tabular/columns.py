@@ -72,3 +72,17 @@ def to_datetime_ns(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def to_str(s: pd.Series) -> pd.Series:
     """Values as pandas strings (missing stays missing)."""
     return s.astype("string[pyarrow]")
+
+
+def fresh_columns(df: pd.DataFrame) -> dict[str, str]:
+    """Columns a synthesizer makes fresh by design rather than learns (ids, free text, PII such as
+    names), as simulacra's schema inference sees them: column → kind. Their values are new in any
+    good synthetic table, so comparing them would only measure that they are new."""
+    from ...schema.infer import infer_column
+
+    out = {}
+    for c in df.columns:
+        kind = infer_column(str(c), df[c]).kind
+        if kind.value in ("id", "text", "pii"):
+            out[str(c)] = kind.value
+    return out

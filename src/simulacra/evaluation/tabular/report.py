@@ -11,7 +11,7 @@ from ...errors import DataError, UsageError
 from ...progress import ProgressLike, as_progress
 from ..report import SECTIONS, Report, read_frame
 from ..scores import jsonable, verdict
-from .columns import check_frame
+from .columns import check_frame, fresh_columns
 
 __all__ = ["evaluate_table"]
 
@@ -100,6 +100,11 @@ def evaluate_table(
     syn = read_frame(synthetic, "synthetic")
     _same_columns(trn, {"holdout": hol, "synthetic": syn})
     hol, syn = hol[trn.columns], syn[trn.columns]
+    # ids and free text are made fresh by any good generator: comparing them only measures that
+    # they are new (a fresh id is closer to the training ids than to the holdout's)
+    keep = {target, sequence_key, order_by, *(context or [])}
+    fresh = [c for c, k in fresh_columns(trn).items() if k in ("id", "text") and c not in keep]
+    trn, hol, syn = (f.drop(columns=fresh) for f in (trn, hol, syn))
     step = as_progress(progress)
     seq_section = None
     if sequence_key is not None:
@@ -142,6 +147,11 @@ def evaluate_table(
     if empty:
         decision["reasons"].append(
             f"Columns with no values in the train data were left out: {', '.join(empty)}."
+        )
+    if fresh:
+        decision["reasons"].append(
+            f"Id and free-text columns, made fresh by design, were left out of the comparison: "
+            f"{', '.join(fresh)}."
         )
     from ... import __version__
 
