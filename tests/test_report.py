@@ -242,3 +242,19 @@ def test_cli_evaluate_strict_exit_codes(tmp_path, split, good) -> None:
     wrong = run("good", "--sections", "speed", "--out", str(tmp_path / "r.html"))
     assert wrong.returncode == 2 and wrong.stderr.startswith("error:") and "section" in wrong.stderr
     assert not (tmp_path / "r.html").exists()
+
+
+def test_fresh_ids_are_left_out_of_the_comparison(split) -> None:
+    # every table numbers its rows from 1, and a generator gives fresh ids past the training ones:
+    # judged as data, the ids alone would put every synthetic row closer to train than to holdout
+    def numbered(df: pd.DataFrame, start: int) -> pd.DataFrame:
+        return df.assign(record_id=np.arange(start, start + len(df)))  # without the fix: share 0.80
+
+    train = numbered(split["train"], 1)
+    holdout = numbered(split["holdout"], 1)
+    fresh = numbered(split["fresh"], len(train) + 1)
+    report = simulacra.evaluate(synthetic=fresh, train=train, holdout=holdout, sections=["privacy"], seed=0)
+    share = _scores(report)["dcr_share"]
+    assert 0.4 < share["value"] < 0.6
+    assert "record_id" not in report.to_dict()["inputs"]["columns"]
+    assert any("record_id" in r for r in report.to_dict()["verdict"]["reasons"])
