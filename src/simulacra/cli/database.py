@@ -22,10 +22,15 @@ def is_database_source(source: str) -> bool:
 
 
 def load_source(
-    source: str, metadata: Path | None = None, tables: list[str] | None = None, role: str = ""
+    source: str,
+    metadata: Path | None = None,
+    tables: list[str] | None = None,
+    role: str = "",
+    infer: bool = True,
 ) -> tuple[Any, dict]:
     """The metadata and tables of a database or folder: keys from ``metadata`` (YAML) when given,
-    else from the database's catalog, else inferred from names and values."""
+    else from the database's catalog, else inferred from names and values (unless ``infer`` is off:
+    then None)."""
     from ..relational import Metadata, infer_metadata, is_database, read_database, read_folder
 
     where = f"--{role} " if role else ""
@@ -54,7 +59,7 @@ def load_source(
                 known = ", ".join(sorted(frames))
                 raise DataError(f"{metadata}: table '{missing[0]}' is not in {source} (tables: {known})")
             frames = {t: frames[t] for t in md.tables}
-        elif md is None:
+        elif md is None and infer:
             md = infer_metadata(frames, str(source))
     except SimulacraError as exc:
         raise type(exc)(f"{where}{exc}") from None
@@ -140,7 +145,7 @@ def evaluate_databases(
 
     md, real = load_source(train, metadata, role="train")
     names = list(md.tables)
-    _, held = load_source(holdout, metadata, names if metadata is None else None, role="holdout")
-    _, syn = load_source(synthetic, metadata, names if metadata is None else None, role="synthetic")
+    _, held = load_source(holdout, metadata, names if metadata is None else None, "holdout", infer=False)
+    _, syn = load_source(synthetic, metadata, names if metadata is None else None, "synthetic", infer=False)
     with progress_bar(quiet, None, "checking") as progress:
         return evaluate(synthetic=syn, train=real, holdout=held, metadata=md, seed=seed, progress=progress)
