@@ -16,23 +16,10 @@ import pandas as pd
 
 from ..errors import DataError, UsageError
 from ..seeding import derive_rng
+from .checks import key_text
 from .metadata import Metadata
 
 __all__ = ["key_strings", "split_by_root"]
-
-_SEP = "\x1f"  # joins the columns of a composite key
-
-
-def _column_text(s: pd.Series) -> pd.Series:
-    """One column of a key as text; whole numbers print without a decimal part (1.0 and 1 agree)."""
-    if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
-        return s.astype("string")
-    v = pd.to_numeric(s, errors="coerce").astype("Float64")
-    whole = (v == v.round()).fillna(False)
-    out = v.astype("string")
-    out[whole] = v[whole].astype("Int64").astype("string")
-    return out
-
 
 def key_strings(df: pd.DataFrame, columns: list[str]) -> pd.Series:
     """The key of every row of ``df`` over ``columns`` as one string (composite keys joined), missing
@@ -43,11 +30,7 @@ def key_strings(df: pd.DataFrame, columns: list[str]) -> pd.Series:
         raise DataError(
             f"key column '{missing[0]}' is not in the table (columns: {', '.join(map(str, df.columns))})"
         )
-    parts = [_column_text(df[c]) for c in columns]
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + _SEP + p  # missing in any part stays missing
-    return out.reset_index(drop=True)
+    return key_text(df, columns).reset_index(drop=True)
 
 
 def _check(metadata: Metadata, tables: dict[str, Any], holdout: float) -> None:
