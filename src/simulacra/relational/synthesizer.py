@@ -166,12 +166,12 @@ class RelationalSynthesizer(Estimator):
         learned_keys = {c for pairs in exact.values() for c, _ in pairs if c not in ctx_cols}
         fk_cols = {c for fk in md.parents(name) for c in fk.columns}
         copied: list[str] = []
+        ctx_pos = parent_positions(df, ctx_fk, frames[ctx_fk.parent]) if ctx_fk is not None else None
         if ctx_fk is not None:  # columns that repeat the context parent's value are copied, not learned
-            pos = parent_positions(df, ctx_fk, frames[ctx_fk.parent])
             pdata = self.parts_[ctx_fk.parent].data
             copied = [
                 c
-                for c in agreeing_columns(df, frames[ctx_fk.parent], pos, fk_cols | {key_col})
+                for c in agreeing_columns(df, frames[ctx_fk.parent], ctx_pos, fk_cols | {key_col})
                 if c in pdata and c not in data_pk
             ]
         data = [c for c in df.columns if (c not in fk_cols or c in learned_keys) and c != key_col]
@@ -207,11 +207,11 @@ class RelationalSynthesizer(Estimator):
         parent_profile: list[str] = []
         context: list[str] = []
         deltas: dict[str, str] = {}
-        fk = md.context_of(name)
+        fk = ctx_fk
         if fk is not None:
             ppart = self.parts_[fk.parent]
             pframe = model_frames[fk.parent]
-            pos = parent_positions(df, fk, frames[fk.parent])
+            pos = ctx_pos
             parent_profile = list(ppart.profile)
             pschema = ppart.synth.schema_.columns
             for c in parent_profile:
