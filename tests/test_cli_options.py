@@ -209,6 +209,7 @@ EXPORT = ["text", "export", "{texts}", "--format", "jsonl", "--out", "e.jsonl", 
 CHAT = ["text", "export", "{texts}", "--format", "openai-chat", "--out", "e.jsonl", "--quiet"]
 DEEP = "test_deep_models.py::test_cli_fits_a_private_time_capped_model_and_samples"
 SCALE_SAMPLE = "test_scale.py::test_sample_on_processes_and_ray_is_the_stream_written_by_one_process"
+REL_UNITS = "test_relational_units.py::test_the_same_database_on_one_process_local_processes_and_ray"
 SCALE_RULES = "test_scale.py::test_rules_on_two_local_processes_give_the_same_bytes"
 TEXT_SERVER = "needs an LLM server"
 SEQ_EVAL = "test_sequences.py::test_cli_evaluate_adds_the_sequence_section"
@@ -253,10 +254,12 @@ EFFECTS: dict[str, list[Any]] = {
                       Changes(SAMPLE_SEQ, ["--seed", "3"], csv_rows("s.csv"))],
     "sample --engine": [Refused([*SAMPLE, "--engine", "spark"], ("--engine", "ray")),
                         Refused([*SAMPLE_SEQ, "--engine", "ray"], ("--engine",)),
-                        CheckedIn(SCALE_SAMPLE, "same bytes on Ray as in one process")],
+                        CheckedIn(SCALE_SAMPLE, "same bytes on Ray as in one process"),
+                        CheckedIn(REL_UNITS, "a database model: the same database on Ray")],
     "sample --workers": [Refused([*SAMPLE, "--workers", "0"], ("--workers",)),
                          Refused([*SAMPLE_SEQ, "--workers", "2"], ("--workers",)),
-                         CheckedIn(SCALE_SAMPLE, "same bytes on processes as in one process")],
+                         CheckedIn(SCALE_SAMPLE, "same bytes on processes as in one process"),
+                         CheckedIn(REL_UNITS, "a database model: the same database on processes")],
     "sample --scale": [Refused([*SAMPLE, "--scale", "2"], ("--scale",)),
                        CheckedIn(REL + "test_scale_two_doubles_the_roots", "a database model")],
     "sample --quiet": [Changes(SAMPLE[:-1], ["--quiet"], lambda r: r.out)],

@@ -175,7 +175,9 @@ def test_report_has_the_relational_scores_beside_the_holdout(flow):
     [
         (["sample", "{model}", "-n", "5", "--out", "x.sqlite"], ("-n", "--scale")),
         (["sample", "{model}", "--where", "bats=L", "--out", "x.sqlite"], ("--where",)),
-        (["sample", "{model}", "--engine", "ray", "--out", "x.sqlite"], ("--engine",)),
+        (["sample", "{model}", "--engine", "spark", "--out", "x.sqlite"], ("--engine",)),
+        (["sample", "{model}", "--workers", "0", "--out", "x.sqlite"], ("--workers",)),
+        (["sample", "{model}", "--out", "{db}"], ("already exists",)),
         (["sample", "{model}", "--scale", "0", "--out", "x.sqlite"], ("--scale",)),
         (["fit", "{db}", "--out", "m", "--kind", "bats=categorical"], ("--kind",)),
         (["fit", "{db}", "--out", "m", "--orphans", "keep"], ("--orphans",)),

@@ -97,19 +97,22 @@ def fit_database(
         )
 
 
-def sample_database(model_dir: Path, output: str, scale: float, seed: int, quiet: bool) -> None:
-    """``sample`` from a relational model: a whole database, written to ``output``."""
-    from ..relational import RelationalSynthesizer, write_database
+def sample_database(
+    model_dir: Path, output: str, scale: float, seed: int, quiet: bool, engine: str, workers: int | None
+) -> None:
+    """``sample`` from a relational model: a whole database, written to ``output`` in units of root
+    entities (one process, local processes or Ray; the same database either way)."""
+    from ..relational.job import DatabaseSampleJob
+    from ..scale import run_job
 
     if not scale > 0:
         raise UsageError(f"--scale {scale}: must be a positive number (2 doubles the root tables)")
-    synth = RelationalSynthesizer.load(model_dir)
-    with progress_bar(quiet, len(synth.metadata_.order), "sampling tables") as progress:
-        tables = synth.sample(scale=scale, seed=seed, progress=progress)
-    written = write_database(tables, synth.metadata_, output)
+    job = DatabaseSampleJob(model_dir, scale, output, seed)
+    label = "sampling units" if engine == "local" else f"sampling units ({engine})"
+    with progress_bar(quiet, sum(job.unit_rows(u) for u in job.units()), label) as progress:
+        rows = run_job(job, job.staging_target(), engine, workers, progress=progress)
     if not quiet:
-        rows = sum(len(t) for t in tables.values())
-        out.print(f"wrote {len(tables)} tables ({rows:,} rows, every key valid) → {written}")
+        out.print(f"wrote {len(rows)} tables ({sum(rows.values()):,} rows, every key valid) → {output}")
 
 
 def schema_database(source: str, save: Path | None) -> None:

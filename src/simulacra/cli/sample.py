@@ -55,14 +55,15 @@ def sample(
     if seed < 0:
         raise UsageError(f"--seed must be a non-negative integer, got {seed}")
     if is_relational_model(model_dir):
-        given = {"-n": n, "--where": where, "--rebalance": rebalance, "--workers": workers}
+        given = {"-n": n, "--where": where, "--rebalance": rebalance}
         used = [flag for flag, value in given.items() if value not in (None, [])]
-        if engine != "local":
-            used.insert(0, "--engine")
         if used:
-            why = "use --scale" if used[0] == "-n" else "it samples in one process, as a whole"
+            why = "use --scale" if used[0] == "-n" else "a database is sampled whole"
             raise UsageError(f"{used[0]} does not apply to a database model; {why}")
-        sample_database(model_dir, output, 1.0 if scale is None else scale, seed, quiet)
+        if engine not in ENGINES:
+            raise UsageError(f"--engine {engine}: use one of {', '.join(ENGINES)}")
+        check_workers(workers)
+        sample_database(model_dir, output, 1.0 if scale is None else scale, seed, quiet, engine, workers)
         return
     if scale is not None:
         raise UsageError("--scale applies to a database model; use -n for a table")

@@ -3,6 +3,7 @@
 from .catalog import is_database, read_database
 from .checks import check_tables
 from .infer import infer_metadata, read_folder
+from .job import sample_database
 from .metadata import ForeignKey, Metadata, Table
 from .split import split_by_root
 from .synthesizer import RelationalSynthesizer, is_relational_model
@@ -19,6 +20,7 @@ __all__ = [
     "is_relational_model",
     "read_database",
     "read_folder",
+    "sample_database",
     "split_by_root",
     "write_database",
 ]

@@ -21,6 +21,7 @@ from .metadata import Metadata
 
 __all__ = ["key_strings", "split_by_root"]
 
+
 def key_strings(df: pd.DataFrame, columns: list[str]) -> pd.Series:
     """The key of every row of ``df`` over ``columns`` as one string (composite keys joined), missing
     where any key column is missing (a null key references nothing, as in SQL). Numbers compare by

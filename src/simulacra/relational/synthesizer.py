@@ -21,7 +21,6 @@ orphan, and primary keys are unique by construction.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,51 +32,23 @@ from ..io import to_pandas
 from ..progress import ProgressLike, as_progress
 from ..schema.kinds import Kind
 from ..schema.model import ColumnSchema, Schema
-from ..seeding import CHUNK_ROWS, derive_rng, derive_seed
+from ..seeding import derive_seed
 from ..tabular.estimator import Estimator, check_seed
 from ..tabular.persistence import MODEL_FILE, ModelArrays, format_reason, read_model_dir, write_model_dir
 from ..tabular.synthesizer import TabularSynthesizer
-from .keys import counter_shape, duplicate_keys, fresh_keys, key_roles
+from .keys import counter_shape, key_roles
 from .links import (
-    add_seconds,
     agreeing_columns,
-    key_values,
     parent_positions,
     seconds_after,
     sibling_index,
-    take,
     timeline_pairs,
 )
 from .matching import ParentClusters
 from .metadata import Metadata
-
-PARENT = "__parent."
-COUNT = "__count."
-MATCH = "__match."
-INDEX = "__index"
-SAME = "__same."
-KIND = "relational"
-
-
-@dataclass
-class TablePart:
-    """What is learned for one table."""
-
-    columns: list[str]  # the table's columns in source order
-    dtypes: dict[str, str]
-    data: list[str]  # own columns in the model frame
-    profile: list[str]  # model-frame columns a child gets as context
-    parent_profile: list[str]  # the context parent's profile (given as PARENT + column)
-    counts: dict[str, str]  # context child → count column
-    matches: dict[int, str]  # foreign-key index → match column
-    agree: dict[int, list[str]]  # foreign-key index → columns the picked parent should share
-    copied: list[str]  # columns taken from the context parent row (a transaction's card device)
-    deltas: dict[str, str]  # child date → the parent date it is learned after (as seconds)
-    key_column: str | None
-    key_shape: dict | None
-    n_rows: int
-    synth: TabularSynthesizer
-    clusters: ParentClusters | None = None
+from .parts import COUNT, INDEX, KIND, MATCH, PARENT, SAME, TablePart
+from .sampling import DatabaseSampler
+from .units import UNIT_ROOTS
 
 
 class RelationalSynthesizer(Estimator):
@@ -283,119 +254,29 @@ class RelationalSynthesizer(Estimator):
 
     # ------------------------------------------------------------------------------ sampling
     def sample(
-        self, scale: float = 1.0, seed: int | None = None, progress: ProgressLike = None
+        self,
+        scale: float = 1.0,
+        seed: int | None = None,
+        progress: ProgressLike = None,
+        *,
+        unit_roots: int = UNIT_ROOTS,
     ) -> dict[str, pd.DataFrame]:
         """A synthetic database: ``scale`` × the training rows of every root table, their
-        descendants drawn in their context, every foreign key pointing at a synthetic parent."""
+        descendants drawn in their context, every foreign key pointing at a synthetic parent.
+
+        It is drawn in units of root entities (:mod:`.units`): the same tables as a sampling job
+        (:func:`simulacra.relational.sample_database`) makes on any number of processes or Ray.
+        ``unit_roots`` (rows of the largest root table per unit) is part of what is drawn, like the seed."""
+        return self.sampler(scale, seed, unit_roots).database(progress)
+
+    def sampler(
+        self, scale: float = 1.0, seed: int | None = None, unit_roots: int = UNIT_ROOTS
+    ) -> DatabaseSampler:
+        """The unit-by-unit sampler of a database of ``scale`` × the training roots (see :meth:`sample`)."""
         self.check_fitted()
         seed = check_seed(self.seed if seed is None else seed)
-        if not isinstance(scale, int | float) or not np.isfinite(scale) or scale <= 0:
-            raise UsageError(f"scale must be a positive number (got {scale!r})")
-        md = self.metadata_
-        model_frames: dict[str, pd.DataFrame] = {}
-        labels: dict[str, np.ndarray] = {}
-        out: dict[str, pd.DataFrame] = {}
-        bar = as_progress(progress)
-        bar.start(len(md.order), "tables")
-        for name in md.order:
-            part = self.parts_[name]
-            tseed = derive_seed(seed, "relational", "sample", name)
-            fk = md.context_of(name)
-            if fk is None:
-                n = round(scale * part.n_rows)
-                frame = part.synth.sample(n, seed=tseed) if n else part.synth.sample(1, seed=tseed).iloc[:0]
-                context_pos = None
-            else:
-                pframe = model_frames[fk.parent]
-                counts = np.clip(pd.to_numeric(pframe[COUNT + name]).fillna(0).to_numpy(), 0, None)
-                context_pos = np.repeat(np.arange(len(pframe)), counts.round().astype(np.int64))
-                frame = self._children(part, pframe, context_pos, tseed)
-            keys = self._keys(name, part, frame, context_pos, out, labels, seed)
-            pk = md.tables[name].primary_key
-            pk_frame = pd.concat([keys, frame[[c for c in pk if c not in keys.columns]]], axis=1)
-            if duplicate_keys(pk_frame, pk):  # a key made only of foreign keys can repeat: keep the first
-                keep = ~pk_frame.duplicated(subset=pk).to_numpy()
-                frame, keys = frame[keep].reset_index(drop=True), keys[keep].reset_index(drop=True)
-            model_frames[name] = frame
-            if part.clusters is not None:
-                learned = [c for c in part.profile if c in part.data]
-                labels[name] = part.clusters.assign(frame[learned])
-            out[name] = self._assemble(part, frame, keys)
-            bar(1)
-        return out
-
-    def _children(self, part: TablePart, pframe: pd.DataFrame, pos: np.ndarray, seed: int) -> pd.DataFrame:
-        ctx = pd.DataFrame({PARENT + c: pframe[c].to_numpy()[pos] for c in part.parent_profile})
-        ctx[INDEX] = sibling_index(pos)
-        if len(ctx) == 0:
-            return part.synth.sample_given(ctx.iloc[:0], seed=seed)
-        chunks = [
-            part.synth.sample_given(ctx.iloc[start : start + CHUNK_ROWS], seed=seed, chunk=k, row=start)
-            for k, start in enumerate(range(0, len(ctx), CHUNK_ROWS))
-        ]
-        return pd.concat(chunks, ignore_index=True)
-
-    def _keys(
-        self,
-        name: str,
-        part: TablePart,
-        frame: pd.DataFrame,
-        context_pos: np.ndarray | None,
-        out: dict[str, pd.DataFrame],
-        labels: dict[str, np.ndarray],
-        seed: int,
-    ) -> pd.DataFrame:
-        md = self.metadata_
-        keys = pd.DataFrame(index=range(len(frame)))
-        exact = self._exact_pairs(name)
-        fks = sorted(
-            (i for i, fk in enumerate(md.foreign_keys) if fk.child == name),
-            key=lambda i: not md.foreign_keys[i].context,
-        )  # the context key first
-        for i in fks:
-            fk = md.foreign_keys[i]
-            parent = out[fk.parent]
-            if fk.context:
-                pos = context_pos
-                for c in part.copied:
-                    same = frame[SAME + c].astype(str).eq("True").to_numpy()
-                    own = frame[c].to_numpy(dtype=object)
-                    keys[c] = np.where(same, np.asarray(take(parent[c], pos), dtype=object), own)
-                for c, p in part.deltas.items():
-                    keys[c] = add_seconds(
-                        parent[p].iloc[pos], pd.to_numeric(frame[c], errors="coerce").to_numpy()
-                    )
-            else:
-                wanted = pd.to_numeric(frame[part.matches[i]], errors="coerce").fillna(-1).to_numpy()
-                rng = derive_rng(seed, "relational", "match", name, i)
-                known = [key_values(keys[c] if c in keys.columns else frame[c]) for c, _ in exact[i]]
-                ppart = self.parts_[fk.parent]
-                agree = part.agree.get(i, [])
-                pos = ppart.clusters.pick(
-                    wanted.astype(np.int64),
-                    labels[fk.parent],
-                    rng,
-                    known,
-                    [key_values(parent[pc]) for _, pc in exact[i]],
-                    [key_values(keys[c] if c in keys.columns else frame[c]) for c in agree],
-                    [key_values(parent[c]) for c in agree],
-                )
-            for c, pc in zip(fk.columns, fk.parent_columns, strict=True):
-                keys[c] = take(parent[pc], pos)
-        if part.key_column is not None:
-            data_pk = [c for c in md.tables[name].primary_key if c != part.key_column]
-            both = pd.concat([keys, frame[[c for c in frame.columns if c not in keys.columns]]], axis=1)
-            group = both[data_pk] if data_pk else pd.DataFrame(index=keys.index)
-            rng = derive_rng(seed, "relational", "keys", name)
-            keys[part.key_column] = fresh_keys(part.key_shape, group, data_pk, rng)
-        return keys
-
-    def _assemble(self, part: TablePart, frame: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
-        cols = {}
-        for c in part.columns:
-            s = keys[c] if c in keys.columns else frame[c]
-            cols[c] = s.reset_index(drop=True)
-        return pd.DataFrame(cols)
+        exact = {name: self._exact_pairs(name) for name in self.metadata_.order}
+        return DatabaseSampler(self.metadata_, self.parts_, exact, scale, seed, unit_roots)
 
     # ------------------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:

@@ -1,0 +1,36 @@
+"""What is learned for one table of a database, and the names of the columns added to its model frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..tabular.synthesizer import TabularSynthesizer
+from .matching import ParentClusters
+
+PARENT = "__parent."
+COUNT = "__count."
+MATCH = "__match."
+INDEX = "__index"
+SAME = "__same."
+KIND = "relational"
+
+
+@dataclass
+class TablePart:
+    """What is learned for one table."""
+
+    columns: list[str]  # the table's columns in source order
+    dtypes: dict[str, str]
+    data: list[str]  # own columns in the model frame
+    profile: list[str]  # model-frame columns a child gets as context
+    parent_profile: list[str]  # the context parent's profile (given as PARENT + column)
+    counts: dict[str, str]  # context child → count column
+    matches: dict[int, str]  # foreign-key index → match column
+    agree: dict[int, list[str]]  # foreign-key index → columns the picked parent should share
+    copied: list[str]  # columns taken from the context parent row (a transaction's card device)
+    deltas: dict[str, str]  # child date → the parent date it is learned after (as seconds)
+    key_column: str | None
+    key_shape: dict | None
+    n_rows: int
+    synth: TabularSynthesizer
+    clusters: ParentClusters | None = None
