@@ -31,20 +31,19 @@ from ....errors import ModelFormatError
 from ....schema.kinds import Kind
 from ....seeding import secret_torch_generator
 from ..base import Conditions, Progress
+from ..private_codecs import CODEC_SHARE, PrivateCodecs, check_budget
+from ..sequential import impute_by_weighting, sequential_sample
 from .common import (
     arrays_to_module,
     batched_probs,
     embed_dim,
     fixed_schedule,
-    impute_by_weighting,
     mean_loss,
     module_to_arrays,
-    sequential_sample,
     threaded,
     train_loop,
 )
 from .estimator import DeepModel, check_fit_options
-from .privacy import CODEC_SHARE, PrivateCodecs, check_budget
 
 OUTSIDE_BUDGET = [
     "the number of rows (public by convention; DP-SGD's sampling rate is the batch size over it)",

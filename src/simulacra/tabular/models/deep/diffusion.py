@@ -26,13 +26,12 @@ from torch.nn import functional as F
 
 from ....seeding import step_seed, torch_generator
 from ..base import Conditions, Progress
+from ..sequential import draw, sequential_sample
 from .common import (
     SAMPLE_BATCH,
     arrays_to_module,
-    draw,
     embed_dim,
     module_to_arrays,
-    sequential_sample,
     threaded,
 )
 from .estimator import DeepModel

@@ -31,12 +31,12 @@ from ....errors import ConditionError, ModelFormatError
 from ....progress import as_progress
 from ....seeding import derive_rng, torch_generator_from
 from ..base import Conditions, Progress
+from ..sequential import draw
 from .common import (
     Clock,
     TrainReport,
     arrays_to_module,
     code_fidelity,
-    draw,
     module_to_arrays,
     split_validation,
     threaded,

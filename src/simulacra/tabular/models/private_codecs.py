@@ -1,10 +1,11 @@
-"""Differential privacy for the deep models: private codecs, DP-SGD with Opacus, and the ledger.
+"""Private codecs: the bins and categories of a model fitted with ε, from noisy histograms only.
 
-The budget (ε, δ) is split by basic composition: ``CODEC_SHARE`` of it pays for the codecs (bin edges
-of numbers and the list of categories, released with the Gaussian mechanism under zero-concentrated
-DP: every column's histograms together), the rest for DP-SGD (Opacus, RDP accountant, Poisson
-sampling, per-sample clipping). Bounds of a number come from a ``range`` constraint of the schema when
-there is one (free), else from a noisy histogram over a fixed, data-independent log grid. Categories
+A private model splits its budget (ε, δ) by basic composition: ``CODEC_SHARE`` of it pays for the codecs
+(bin edges of numbers and the list of categories, released with the Gaussian mechanism under
+zero-concentrated DP: every column's histograms together), the rest for the model itself (DP-SGD for the
+autoregressive network, noisy marginals for MST). Bounds of a number come from a ``range`` constraint
+of the schema when there is one (free), else from a noisy histogram over a fixed, data-independent log
+grid. Categories
 come from noisy counts kept above a threshold set by δ (the stability histogram); the values that do
 not pass it share one bin that decodes to ``OTHER``, never to a real rare value.
 
@@ -23,11 +24,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import erfc
 
-from ....errors import UsageError
-from ....schema.constraints import Formula, Inequality, Range
-from ....schema.kinds import Kind
-from ....seeding import secret_rng
-from ...codecs import CategoricalCodec, Codec, NumericCodec
+from ...errors import UsageError
+from ...schema.constraints import Formula, Inequality, Range
+from ...schema.kinds import Kind
+from ...seeding import secret_rng
+from ..codecs import CategoricalCodec, Codec, NumericCodec
 
 CODEC_SHARE = 0.2  # share of ε and δ spent on the codecs
 OTHER = "(other)"
