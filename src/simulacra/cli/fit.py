@@ -21,7 +21,7 @@ def fit_options(model: str, max_minutes: float | None, epsilon: float | None, de
     for name, value in given.items():
         if value is not None and name not in accepted:
             flag = "--" + name.replace("_", "-")
-            which = "the autoregressive model" if name != "max_minutes" else "the deep models"
+            which = "the private models (autoregressive, mst)" if name != "max_minutes" else "the deep models"
             raise UsageError(f"{flag} applies to {which} only, not to '{model}'")
     if delta is not None and epsilon is None:
         raise UsageError("--delta needs --epsilon (the privacy budget)")
@@ -52,7 +52,7 @@ def fit(
         float | None, typer.Option("--max-minutes", help="Deep models: stop training after this long.")
     ] = None,
     epsilon: Annotated[
-        float | None, typer.Option("--epsilon", help="Autoregressive model: train with DP, this ε.")
+        float | None, typer.Option("--epsilon", help="autoregressive or mst: fit with DP, this ε.")
     ] = None,
     delta: Annotated[float | None, typer.Option("--delta", help="With --epsilon: δ (default 1e-5).")] = None,
     sequence_key: Annotated[

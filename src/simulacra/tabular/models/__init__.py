@@ -6,9 +6,10 @@ from ...errors import UsageError
 from ..estimator import init_params
 from .base import CodeModel, Conditions, LeafTable
 from .copula import GaussianCopula
+from .mst import MSTModel
 from .trees import SequentialTrees
 
-REGISTRY: dict[str, type] = {"trees": SequentialTrees, "copula": GaussianCopula}
+REGISTRY: dict[str, type] = {"trees": SequentialTrees, "copula": GaussianCopula, "mst": MSTModel}
 DEFAULT_MODEL = "trees"
 # models of the [torch] extra: name -> (module under .deep, class); imported on first use only
 LAZY: dict[str, tuple[str, str]] = {
