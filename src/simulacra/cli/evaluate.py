@@ -57,6 +57,11 @@ def evaluate_cmd(
     metadata: Annotated[
         Path | None, typer.Option("--metadata", help="Databases: tables and keys (YAML), else from --train.")
     ] = None,
+    attacks: Annotated[
+        int | None,
+        typer.Option("--attacks", help="Privacy: singling-out, linkability and inference attacks, each "
+                     "(default 2000; 0: none)."),
+    ] = None,
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -67,6 +72,8 @@ def evaluate_cmd(
     from ..evaluation.text import SECTION_ALIASES, TEXT_SECTIONS
     from ..io import read_table
 
+    if attacks is not None and attacks < 0:
+        raise UsageError(f"--attacks must be 0 (no attacks) or a positive number of attacks, got {attacks}")
     chosen = split_list(sections)
     allowed = SECTIONS if text_field is None else TEXT_SECTIONS + tuple(SECTION_ALIASES)
     bad = [x for x in chosen if x not in allowed]
@@ -74,6 +81,9 @@ def evaluate_cmd(
         raise UsageError(
             f"--sections: unknown section '{bad[0] if bad else sections}'; choose from {', '.join(allowed)}"
         )
+    if attacks is not None and (text_field is not None or "privacy" not in chosen):
+        why = "texts have no attacks" if text_field is not None else "add privacy to --sections"
+        raise UsageError(f"--attacks applies to the privacy section of a table report; {why}")
     if no_embeddings and text_field is None:
         raise UsageError("--no-embeddings applies to texts only; give --text-field or drop it")
     _check_output(out_html, (".html", ".htm"))
@@ -88,6 +98,7 @@ def evaluate_cmd(
             )
         refuse_table_options(
             {
+                "--attacks": attacks,
                 "--target": target,
                 "--sequence-key": sequence_key,
                 "--order-by": order_by,
@@ -126,6 +137,7 @@ def evaluate_cmd(
             context=split_list(context) or None,
             text_field=text_field,
             embeddings=not no_embeddings,
+            attacks=2000 if attacks is None else attacks,
         )
     _finish(report, out_html, out_json, strict, quiet)
 

@@ -101,6 +101,7 @@ def evaluate(
     text_field: str | None = None,
     embeddings: Any = True,
     metadata: Any = None,
+    attacks: int = 2000,
 ) -> Report:
     """Compare ``synthetic`` with the real ``train`` split it was made from, on the real ``holdout``.
 
@@ -114,7 +115,8 @@ def evaluate(
 
     Frames or file paths are accepted. ``target`` enables the utility section. ``sections`` picks
     among fidelity, utility and privacy. ``max_rows`` caps the rows used by distance and classifier
-    checks. The same inputs and seed give the same report.
+    checks. ``attacks`` is the number of singling-out, linkability and inference attacks of the
+    privacy section (each; 0 leaves them out). The same inputs and seed give the same report.
 
     With ``metadata`` (a :class:`simulacra.relational.Metadata` or its YAML path) the three arguments
     are databases, dicts of table name to table: the database report runs instead
@@ -141,4 +143,5 @@ def evaluate(
 
     return evaluate_table(synthetic=synthetic, train=train, holdout=holdout, target=target, sections=sections,
                           seed=seed, max_rows=max_rows, pii_columns=pii_columns, sources=sources,
-                          progress=progress, sequence_key=sequence_key, order_by=order_by, context=context)
+                          progress=progress, sequence_key=sequence_key, order_by=order_by, context=context,
+                          attacks=attacks)

@@ -20,6 +20,8 @@ from ..formatting import format_number
 __all__ = [
     "AGG_DETECTION_FAIL",
     "AGG_DETECTION_WARN",
+    "ATTACK_FAIL",
+    "ATTACK_WARN",
     "CARDINALITY_FAIL",
     "CARDINALITY_WARN",
     "DCR_FAIL",
@@ -33,6 +35,7 @@ __all__ = [
     "UTILITY_FAIL",
     "UTILITY_WARN",
     "above_status",
+    "attack_status",
     "below_status",
     "dcr_status",
     "jsonable",
@@ -52,6 +55,10 @@ DCR_WARN, DCR_FAIL = 0.52, 0.55  # share of synthetic rows closer to train than 
 MIA_FAIL = 0.60
 DETECTION_WARN = 0.80
 UTILITY_WARN, UTILITY_FAIL = 0.95, 0.80  # train-synthetic score as a share of the real-trained one
+# Attack risks (singling out, linkability, inference; 0 = the attacks do no better on training rows than
+# on the holdout): warn / fail from these risks when the interval's lower end is above 0. A synthesizer
+# copying 5% of its rows can raise a risk to 0.05 at most (the excess success is the copied share).
+ATTACK_WARN, ATTACK_FAIL = 0.02, 0.10
 
 # thresholds of the relational section (referential integrity and primary keys fail below 1.0)
 CARDINALITY_WARN, CARDINALITY_FAIL = 0.05, 0.15  # children-per-parent similarity below the holdout's
@@ -149,6 +156,16 @@ def dcr_status(share: float | None, p_value: float | None) -> str:
     if p_value >= 0.01:
         return "pass"
     return "fail" if share > DCR_FAIL else "warn" if share > DCR_WARN else "pass"
+
+
+def attack_status(risk: float | None, ci: list[float] | None) -> str:
+    """An attack risk's status: at or above :data:`ATTACK_WARN` warns and at or above
+    :data:`ATTACK_FAIL` fails, when the interval's lower end is above 0."""
+    if risk is None or ci is None or not math.isfinite(risk):
+        return "n/a"
+    if ci[0] is None or ci[0] <= 0:
+        return "pass"
+    return "fail" if risk >= ATTACK_FAIL else "warn" if risk >= ATTACK_WARN else "pass"
 
 
 def utility_status(ratio: float | None) -> str:

@@ -19,7 +19,19 @@ from sklearn.neighbors import NearestNeighbors
 from simulacra.errors import DataError
 from simulacra.seeding import derive_rng
 
-from ..scores import DCR_FAIL, DCR_WARN, MIA_FAIL, dcr_status, ratio_status, score, worst
+from ..scores import (
+    ATTACK_FAIL,
+    ATTACK_WARN,
+    DCR_FAIL,
+    DCR_WARN,
+    MIA_FAIL,
+    attack_status,
+    dcr_status,
+    ratio_status,
+    score,
+    worst,
+)
+from .attacks import N_ATTACKS, attack_risk, attack_risks
 from .columns import align, check_frame, column_kind, to_datetime_ns, to_float, to_str
 
 __all__ = ["dcr", "identical_match_share", "membership_inference_auc", "pii_leaks", "privacy_section"]
@@ -335,9 +347,12 @@ def privacy_section(
     seed: int,
     max_rows: int,
     pii_columns: list[str] | None,
+    n_attacks: int = N_ATTACKS,
+    target: str | None = None,
 ) -> dict:
-    """The report's privacy section: copies, distances to the closest record, membership inference and
-    PII leaks, each beside what real held-out rows show."""
+    """The report's privacy section: copies, distances to the closest record, membership inference,
+    PII leaks and (``n_attacks`` > 0) the singling-out, linkability and inference attacks on ``target``
+    (else a random column per attack), each beside what real held-out rows show."""
     ims_s, ims_h = identical_match_share(train, synthetic), identical_match_share(train, holdout)
     d = dcr(train, holdout, synthetic, max_rows=max_rows, seed=seed)
     mia = membership_inference_auc(train, holdout, synthetic, seed=seed)
@@ -428,8 +443,12 @@ def privacy_section(
             not_computable=None if leaks else "no PII column found in the training data",
         ),
     ]
+    attacks = attack_risks(train, holdout, synthetic, n_attacks=n_attacks, target=target, seed=seed) \
+        if n_attacks else None
+    scores += _attack_scores(attacks) if attacks else []
     hist = d.get("histogram", {})
     return {
+        **({"attacks": attacks} if attacks else {}),
         "status": worst(s["status"] for s in scores),
         "summary": f"{share:.1%} of synthetic rows are closer to a training row than to a holdout row "
         f"(0.5 means no copying); {ims_s:.2%} are exact copies against {ims_h:.2%} for real data.",
@@ -443,3 +462,53 @@ def privacy_section(
             }
         },
     }
+
+
+_ATTACKS = {
+    "singling_out": (
+        "Singling-out attack risk",
+        "Predicates built from synthetic rows that hold for exactly one synthetic row (rare values, "
+        "extremes, or a record's values on three columns) are tried on the training rows and on the "
+        "holdout; the risk is the excess success on training rows, (train - holdout) / (1 - holdout). "
+        "The worse of the one-column and three-column attacks is shown.",
+    ),
+    "linkability": (
+        "Linkability attack risk",
+        "Two attackers each know half of a person's columns; they link the halves when their nearest "
+        "synthetic rows coincide. The risk is the excess of links on training rows over holdout rows.",
+    ),
+    "inference": (
+        "Inference attack risk",
+        "Knowing every other column of a person, the attacker guesses a secret column (the target, or "
+        "a random column per attack) from the nearest synthetic row. The risk is the excess of right "
+        "guesses on training rows over holdout rows.",
+    ),
+}
+
+
+def _attack_scores(attacks: dict[str, dict]) -> list[dict]:
+    """The three attack risks as scores; the holdout's own risk is 0 by construction, and its interval
+    (the same counts on both sides) says how far from 0 chance alone moves a risk."""
+    out = []
+    for key, (label, text) in _ATTACKS.items():
+        r = attacks[key]
+        own = attack_risk(r["n_attacks"], r["n_control"], r["n_control"])["ci"]
+        r["reference_ci"] = own
+        width = f"0 to {own[1]:.3f}" if own else "n/a"
+        out.append(
+            score(
+                f"{key}_risk",
+                label,
+                r["risk"],
+                0.0,
+                ideal="lower",
+                ci=r["ci"],
+                status=attack_status(r["risk"], r["ci"]),
+                explain=f"{text} Computed as anonymeter does (PETS 2023), {r['n_attacks']} attacks; the "
+                f"holdout's own risk is 0 (interval {width}). With the interval above 0, a risk of "
+                f"{ATTACK_WARN} or more warns and {ATTACK_FAIL} or more fails.",
+                not_computable=None if r["risk"] is not None
+                else r.get("reason", "the attack on the holdout always succeeds"),
+            )
+        )
+    return out

@@ -45,6 +45,9 @@ REASON_KEYS = (
     "sequence_copies",
     "sequence_dcr_share",
     "sequence_mia_auc",
+    "singling_out_risk",
+    "linkability_risk",
+    "inference_risk",
 )
 """Scores quoted in the verdict's reasons when they warn or fail."""
 
@@ -85,6 +88,7 @@ def evaluate_table(
     sequence_key: str | None = None,
     order_by: str | None = None,
     context: list[str] | None = None,
+    attacks: int = 2000,
 ) -> Report:
     """The report for tables (see :func:`simulacra.evaluate` for the arguments)."""
     from .fidelity import fidelity_section
@@ -139,7 +143,8 @@ def evaluate_table(
     if "privacy" in sections:
         step.status("privacy")
         step(1)
-        out["privacy"] = privacy_section(trn, hol, syn, seed=seed, max_rows=max_rows, pii_columns=pii_columns)
+        out["privacy"] = privacy_section(trn, hol, syn, seed=seed, max_rows=max_rows, pii_columns=pii_columns,
+                                         n_attacks=attacks, target=target)
     if seq_section is not None:
         out["sequences"] = seq_section
 
