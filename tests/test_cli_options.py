@@ -315,6 +315,12 @@ EFFECTS: dict[str, list[Any]] = {
     "evaluate --metadata": [Refused([*EVAL, "--metadata", "{kinds}"], ("--metadata",)),
                             CheckedIn(REL + "test_report_has_the_relational_scores_beside_the_holdout",
                                       "databases")],
+    "evaluate --attacks": [
+        Changes(EVAL, ["--attacks", "0"], lambda r: [s["key"] for s in r.json("r.json")["sections"]["privacy"]
+                                                     ["scores"]]),
+        Refused([*EVAL, "--attacks", "-5"], ("--attacks",)),
+        Refused([*EVAL[:7], "--sections", "fidelity", "--attacks", "100"], ("--attacks",)),
+    ],
     "evaluate --seed": [Changes(EVAL, ["--seed", "1"], lambda r: r.json("r.json")["sections"])],
     "evaluate --quiet": [Changes(EVAL[:-1], ["--quiet"], lambda r: r.out)],
     # demo (a full fit and report on 32,561 rows: run once, by test_cli)
