@@ -401,76 +401,94 @@ def singling_out_risk(
 
 
 class _Space:
-    """The Gower-like distance on some columns: numbers L1 over their range (missing against present
-    counts 1), categories 0 or 1 (missing is a category); and a Euclidean embedding to search it."""
+    """The Gower-like distance: numbers L1 over their range (missing against present counts 1),
+    categories 0 or 1 (missing is a category); and a Euclidean embedding to search it, one block of
+    embedding columns per data column, so that any subset of the columns can be searched."""
 
-    def __init__(self, t: _Tables, cols: list[int], rng: np.random.Generator) -> None:
-        self.cols = cols
-        self.cat = t.categorical[cols]
-        every = np.vstack([t.train[:, cols], t.control[:, cols], t.synthetic[:, cols]])
+    def __init__(self, t: _Tables, rng: np.random.Generator) -> None:
+        self.cat = t.categorical
+        every = np.vstack([t.train, t.control, t.synthetic])
         with np.errstate(all="ignore"):
             lo, hi = np.nanmin(every, axis=0), np.nanmax(every, axis=0)
         span = np.where(np.isfinite(hi - lo) & (hi - lo > 0), hi - lo, 1.0)
         self.span = np.where(self.cat, 1.0, span)
         self.lo = np.where(np.isfinite(lo), lo, 0.0)
-        # categories: the most frequent synthetic codes one-hot, the rest random unit directions
+        # categories: the most frequent codes one-hot, the rest random unit directions
         self.top: list[np.ndarray] = []
         self.rare: list[np.ndarray] = []
-        for k in range(len(cols)):
+        self.blocks: list[np.ndarray] = []
+        width = 0
+        for k in range(len(self.cat)):
             if not self.cat[k]:
-                self.top.append(np.zeros(0))
+                self.top.append(np.zeros(0, dtype=np.int64))
                 self.rare.append(np.zeros((0, _RARE_DIMS)))
-                continue
-            codes = np.nan_to_num(every[:, k], nan=-1.0).astype(np.int64) + 1  # 0 = missing
-            freq = np.bincount(codes)
-            self.top.append(np.argsort(-freq, kind="stable")[:_ONE_HOT])
-            r = rng.standard_normal((len(freq), _RARE_DIMS))
-            self.rare.append(r / np.linalg.norm(r, axis=1, keepdims=True))
+                size = 2
+            else:
+                codes = np.nan_to_num(every[:, k], nan=-1.0).astype(np.int64) + 1  # 0 = missing
+                freq = np.bincount(codes)
+                self.top.append(np.argsort(-freq, kind="stable")[:_ONE_HOT])
+                r = rng.standard_normal((len(freq), _RARE_DIMS))
+                self.rare.append(r / np.linalg.norm(r, axis=1, keepdims=True))
+                size = len(self.top[k]) + (_RARE_DIMS if len(freq) > len(self.top[k]) else 0)
+            self.blocks.append(np.arange(width, width + size))
+            width += size
 
     def exact(self, x: np.ndarray) -> np.ndarray:
         """Values scaled for the Gower distance (categories as codes, missing as NaN)."""
-        v = x[:, self.cols]
-        return np.where(self.cat, v, (v - self.lo) / self.span)
+        return np.where(self.cat, x, (x - self.lo) / self.span)
 
     def embed(self, x: np.ndarray) -> np.ndarray:
         """Rows whose squared Euclidean distance tracks the Gower distance (exactly for categories)."""
-        v = x[:, self.cols]
-        blocks = []
-        for k in range(len(self.cols)):
+        parts = []
+        for k in range(len(self.cat)):
             if not self.cat[k]:
-                s = (v[:, k] - self.lo[k]) / self.span[k]
+                s = (x[:, k] - self.lo[k]) / self.span[k]
                 na = np.isnan(s)
-                blocks += [np.where(na, 0.0, s)[:, None], na[:, None].astype("float64")]
+                parts += [np.where(na, 0.0, s)[:, None], na[:, None].astype("float64")]
                 continue
-            codes = np.nan_to_num(v[:, k], nan=-1.0).astype(np.int64) + 1
+            codes = np.nan_to_num(x[:, k], nan=-1.0).astype(np.int64) + 1
             slot = np.full(len(self.rare[k]), -1)
             slot[self.top[k]] = np.arange(len(self.top[k]))
-            hot = np.zeros((len(v), len(self.top[k]) + _RARE_DIMS))
+            hot = np.zeros((len(x), len(self.blocks[k])))
             where = slot[codes]
             is_top = where >= 0
             hot[np.flatnonzero(is_top), where[is_top]] = 1.0
-            hot[~is_top, len(self.top[k]):] = self.rare[k][codes[~is_top]]
-            blocks.append(hot / math.sqrt(2.0))
-        return np.ascontiguousarray(np.hstack(blocks), dtype="float32")
-
-    def gower(self, q: np.ndarray, c: np.ndarray) -> np.ndarray:
-        """Gower distances of scaled rows ``q`` (m, p) to candidate rows ``c`` (m, k, p)."""
-        qq = q[:, None, :]
-        na_q, na_c = np.isnan(qq), np.isnan(c)
-        with np.errstate(invalid="ignore"):
-            num = np.where(na_q | na_c, (na_q != na_c).astype("float64"), np.abs(qq - c))
-            cat = (np.where(na_q, -1.0, qq) != np.where(na_c, -1.0, c)).astype("float64")
-        return np.where(self.cat, cat, num).sum(axis=2)
+            if (~is_top).any():
+                hot[~is_top, len(self.top[k]):] = self.rare[k][codes[~is_top]]
+            parts.append(hot / math.sqrt(2.0))
+        return np.ascontiguousarray(np.hstack(parts), dtype="float32")
 
 
-def _neighbours(space: _Space, candidates: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` Gower-nearest candidate rows of each query row (ties: the earlier row)."""
-    depth = min(len(candidates), max(_RERANK, 4 * k))
+@dataclass(frozen=True)
+class _Points:
+    """Rows both embedded (for the search) and scaled (for the exact distance)."""
+
+    embedded: np.ndarray
+    scaled: np.ndarray
+
+    @classmethod
+    def of(cls, space: _Space, x: np.ndarray) -> _Points:
+        return cls(space.embed(x), space.exact(x))
+
+    def take(self, rows: np.ndarray) -> _Points:
+        return _Points(self.embedded[rows], self.scaled[rows])
+
+
+def _neighbours(space: _Space, cand: _Points, query: _Points, cols: list[int], k: int) -> np.ndarray:
+    """Positions of the ``k`` candidates nearest to each query on columns ``cols`` (Gower distance;
+    ties: the earlier candidate): exact Euclidean retrieval in the embedding, exact re-ranking."""
+    dims = np.concatenate([space.blocks[j] for j in cols])
+    depth = min(len(cand.scaled), max(_RERANK, 4 * k))
     nn = NearestNeighbors(n_neighbors=depth, algorithm="brute", metric="euclidean")
-    nn.fit(space.embed(candidates))
-    idx = nn.kneighbors(space.embed(queries), return_distance=False)
-    c = space.exact(candidates)
-    d = space.gower(space.exact(queries), c[idx])
+    nn.fit(np.ascontiguousarray(cand.embedded[:, dims]))
+    idx = nn.kneighbors(np.ascontiguousarray(query.embedded[:, dims]), return_distance=False)
+    q = query.scaled[:, cols][:, None, :]
+    c = cand.scaled[:, cols][idx]
+    na_q, na_c = np.isnan(q), np.isnan(c)
+    with np.errstate(invalid="ignore"):
+        num = np.where(na_q | na_c, (na_q != na_c).astype("float64"), np.abs(q - c))
+        cat = (np.where(na_q, -1.0, q) != np.where(na_c, -1.0, c)).astype("float64")
+    d = np.where(space.cat[cols], cat, num).sum(axis=2)
     order = np.lexsort((idx, np.round(d, 9)), axis=1)[:, :k]
     return np.take_along_axis(idx, order, axis=1)
 
@@ -517,11 +535,10 @@ def linkability_risk(
     cand = _candidates(t, rng, max_candidates)
     k = min(n_neighbors, len(cand))
     trg, ctl = _targets(len(t.train), n, rng), _targets(len(t.control), n, rng)
-    queries = np.vstack([t.train[trg], t.control[ctl]])
-    found = []
-    for cols in halves:
-        space = _Space(t, cols, rng)
-        found.append(_neighbours(space, t.synthetic[cand], queries, k))
+    space = _Space(t, rng)
+    cands = _Points.of(space, t.synthetic[cand])
+    queries = _Points.of(space, np.vstack([t.train[trg], t.control[ctl]]))
+    found = [_neighbours(space, cands, queries, cols, k) for cols in halves]
     linked = _shared(found[0], found[1])
     base = _shared(*(rng.integers(0, len(cand), (n, k)) for _ in range(2)))
     out = attack_risk(n, float(linked[:n].sum()), float(linked[n:].sum()), float(base.sum()))
@@ -606,14 +623,16 @@ def inference_risk(
     cand = _candidates(t, rng, max_candidates)
     syn = t.synthetic[cand]
     trg, ctl = _targets(len(t.train), n, rng), _targets(len(t.control), n, rng)
-    queries = np.vstack([t.train[trg], t.control[ctl]])
+    rows = np.vstack([t.train[trg], t.control[ctl]])
+    space = _Space(t, rng)
+    cands, queries = _Points.of(space, syn), _Points.of(space, rows)
     secret = which[rng.integers(0, len(which), 2 * n)]
     guess_row = np.empty(2 * n, dtype=np.int64)
     for s in np.unique(secret):
         at = np.flatnonzero(secret == s)
-        space = _Space(t, [j for j in range(len(t.columns)) if j != s], rng)
-        guess_row[at] = _neighbours(space, syn, queries[at], 1)[:, 0]
-    truth = queries[np.arange(2 * n), secret]
+        known = [j for j in range(len(t.columns)) if j != s]
+        guess_row[at] = _neighbours(space, cands, queries.take(at), known, 1)[:, 0]
+    truth = rows[np.arange(2 * n), secret]
     hit = _guessed(syn[guess_row, secret], truth, t.categorical[secret])
     base = _guessed(syn[rng.integers(0, len(syn), n), secret[:n]], truth[:n], t.categorical[secret[:n]])
     out = attack_risk(n, float(hit[:n].sum()), float(hit[n:].sum()), float(base.sum()))
