@@ -27,6 +27,31 @@ def sibling_index(pos: np.ndarray, order: pd.Series | None = None) -> np.ndarray
     return ranks
 
 
+def previous_sibling(pos: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Each row's previous sibling (same parent position, rank one lower) as a row index; -1 for a first."""
+    if pos.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    width = int(rank.max()) + 2
+    key = pd.Index(pos.astype(np.int64) * width + rank.astype(np.int64))
+    prev = key.get_indexer(pos.astype(np.int64) * width + rank.astype(np.int64) - 1)
+    prev[rank == 0] = -1
+    return prev.astype(np.int64)
+
+
+def repeats_earlier(values: np.ndarray, mine: np.ndarray, pos: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Whether each row's value equals the last value of an earlier sibling whose ``mine`` is True
+    (siblings share a parent position and are taken in rank order)."""
+    order = np.lexsort((rank, pos))
+    grp = pd.Series(pos[order])
+    own = pd.Series(np.where(mine[order], values[order], None), dtype=object)
+    last = own.groupby(grp.to_numpy()).shift(1)
+    last = last.groupby(grp.to_numpy()).ffill()
+    hit = (pd.Series(values[order], dtype=object).eq(last) & last.notna()).to_numpy()
+    out = np.zeros(len(values), dtype=bool)
+    out[order] = hit
+    return out
+
+
 AGREEMENT = 0.9  # a column shared with the parent counts as a copy when this share of rows agree
 
 

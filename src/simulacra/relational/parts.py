@@ -12,6 +12,10 @@ COUNT = "__count."
 MATCH = "__match."
 INDEX = "__index"
 SAME = "__same."
+PREV = "__prev."
+AGAIN = "__again."
+AGAIN_SHARE = 0.05  # a fresh-id column repeats its previous sibling's value this often to be learned
+PREV_MAX = 24  # columns of the previous sibling a child row is drawn given
 KIND = "relational"
 
 
@@ -29,6 +33,8 @@ class TablePart:
     agree: dict[int, list[str]]  # foreign-key index → columns the picked parent should share
     copied: list[str]  # columns taken from the context parent row (a transaction's card device)
     deltas: dict[str, str]  # child date → the parent date it is learned after (as seconds)
+    previous: list[str]  # model-frame columns whose previous-sibling value is given as PREV + column
+    again: list[str]  # regenerated columns that repeat the previous sibling's value where AGAIN + column
     key_column: str | None
     key_shape: dict | None
     n_rows: int

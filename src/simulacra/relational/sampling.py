@@ -19,7 +19,7 @@ from ..seeding import CHUNK_ROWS, derive_rng, derive_seed
 from .keys import duplicate_keys, fresh_keys
 from .links import add_seconds, key_values, sibling_index, take
 from .metadata import Metadata
-from .parts import COUNT, INDEX, PARENT, SAME, TablePart
+from .parts import AGAIN, COUNT, INDEX, PARENT, PREV, SAME, TablePart
 from .units import UNIT_ROOTS, KeyRenumbering, UnitPlan, plan_units
 
 
@@ -106,7 +106,9 @@ class DatabaseSampler:
             pframe = frames[fk.parent]
             counts = np.clip(pd.to_numeric(pframe[COUNT + name]).fillna(0).to_numpy(), 0, None)
             context_pos = np.repeat(np.arange(len(pframe)), counts.round().astype(np.int64))
-            frame = self._children(part, pframe, context_pos, tseed)
+            parent_out = out[fk.parent]
+            copies = {c: parent_out[c].to_numpy(dtype=object)[context_pos] for c in part.copied}
+            frame = self._children(part, pframe, context_pos, tseed, copies)
         keys = self._keys(name, part, frame, context_pos, out, labels, unit)
         pk = self.metadata.tables[name].primary_key
         pk_frame = pd.concat([keys, frame[[c for c in pk if c not in keys.columns]]], axis=1)
@@ -120,16 +122,22 @@ class DatabaseSampler:
         out[name] = _assemble(part, frame, keys)
 
     @staticmethod
-    def _children(part: TablePart, pframe: pd.DataFrame, pos: np.ndarray, seed: int) -> pd.DataFrame:
+    def _children(
+        part: TablePart, pframe: pd.DataFrame, pos: np.ndarray, seed: int, copies: dict[str, np.ndarray]
+    ) -> pd.DataFrame:
         ctx = pd.DataFrame({PARENT + c: pframe[c].to_numpy()[pos] for c in part.parent_profile})
         ctx[INDEX] = sibling_index(pos)
         if len(ctx) == 0:
+            if part.previous:
+                ctx = ctx.assign(**{PREV + c: pd.Series([], dtype=object) for c in part.previous})
             return part.synth.sample_given(ctx.iloc[:0], seed=seed)
-        chunks = [
-            part.synth.sample_given(ctx.iloc[start : start + CHUNK_ROWS], seed=seed, chunk=k, row=start)
-            for k, start in enumerate(range(0, len(ctx), CHUNK_ROWS))
-        ]
-        return pd.concat(chunks, ignore_index=True)
+        if not part.previous and not part.again:
+            chunks = [
+                part.synth.sample_given(ctx.iloc[start : start + CHUNK_ROWS], seed=seed, chunk=k, row=start)
+                for k, start in enumerate(range(0, len(ctx), CHUNK_ROWS))
+            ]
+            return pd.concat(chunks, ignore_index=True)
+        return _by_rank(part, ctx, seed, copies)
 
     def _keys(
         self,
@@ -186,6 +194,71 @@ class DatabaseSampler:
             rng = derive_rng(self.seed, "relational", "keys", *where)
             keys[part.key_column] = fresh_keys(part.key_shape, group, data_pk, rng)
         return keys
+
+
+def _by_rank(part: TablePart, ctx: pd.DataFrame, seed: int, copies: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Siblings rank after rank, each given its previous sibling's values. Rows come grouped by
+    parent in rank order (``np.repeat`` of the parents), so row ``i``'s previous sibling is ``i - 1``.
+    ``copies`` holds each copied column's parent value per row: a row takes it where ``__same`` says
+    so, before a later sibling looks back at it."""
+    rank = ctx[INDEX].to_numpy()
+    group = np.cumsum(rank == 0) - 1  # the parent of each row, numbered in order
+    last_own = {c: np.full(int(group.max()) + 1, None, dtype=object) for c in part.again}
+    done: list[pd.DataFrame] = []
+    rows: list[np.ndarray] = []
+    last_rows, last = np.zeros(0, dtype=np.int64), None
+    drawn = 0
+    for r in range(int(rank.max()) + 1):
+        idx = np.flatnonzero(rank == r)
+        batch = ctx.iloc[idx].reset_index(drop=True)
+        for c in part.previous:
+            if last is None:
+                batch[PREV + c] = None
+            else:
+                at = np.searchsorted(last_rows, idx - 1)
+                batch[PREV + c] = last[c].to_numpy()[at]
+        pieces = [
+            part.synth.sample_given(
+                batch.iloc[start : start + CHUNK_ROWS],
+                seed=seed,
+                chunk=r * _RANK_CHUNKS + k,
+                row=drawn + start,
+            )
+            for k, start in enumerate(range(0, len(batch), CHUNK_ROWS))
+        ]
+        out = pd.concat(pieces, ignore_index=True)
+        for c, parent_values in copies.items():
+            same = out[SAME + c].astype(str).eq("True").to_numpy()
+            values = out[c].to_numpy(dtype=object).copy()
+            values[same] = parent_values[idx][same]
+            out[c] = _with_dtype(values, out[c].dtype)
+        for c in part.again:  # a device used again: the last own value of an earlier synthetic sibling
+            g = group[idx]
+            values = out[c].to_numpy(dtype=object).copy()
+            mine = np.ones(idx.size, bool)
+            if c in copies:  # a copied column's own values are those not taken from the parent
+                mine = ~out[SAME + c].astype(str).eq("True").to_numpy()
+            seen = np.array([v is not None for v in last_own[c][g]], dtype=bool)
+            repeat = out[AGAIN + c].astype(str).eq("True").to_numpy() & mine & seen
+            values[repeat] = last_own[c][g[repeat]]
+            out[c] = _with_dtype(values, out[c].dtype)
+            last_own[c][g[mine]] = values[mine]
+        last, last_rows = out, idx
+        drawn += len(idx)
+        done.append(last)
+        rows.append(idx)
+    order = np.argsort(np.concatenate(rows), kind="stable")
+    return pd.concat(done, ignore_index=True).iloc[order].reset_index(drop=True)
+
+
+def _with_dtype(values: np.ndarray, dtype: object) -> pd.Series:
+    try:
+        return pd.Series(values).astype(dtype)
+    except (TypeError, ValueError):
+        return pd.Series(values, dtype=object)
+
+
+_RANK_CHUNKS = 1 << 20  # chunk keys of one rank: rank × this + the chunk within the rank
 
 
 def _assemble(part: TablePart, frame: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:

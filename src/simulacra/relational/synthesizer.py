@@ -30,6 +30,7 @@ import pandas as pd
 from ..errors import DataError, ModelFormatError, SchemaError, SimulacraError, UsageError
 from ..io import to_pandas
 from ..progress import ProgressLike, as_progress
+from ..schema.infer import infer_schema
 from ..schema.kinds import Kind
 from ..schema.model import ColumnSchema, Schema
 from ..seeding import derive_seed
@@ -40,13 +41,15 @@ from .keys import counter_shape, key_roles
 from .links import (
     agreeing_columns,
     parent_positions,
+    previous_sibling,
+    repeats_earlier,
     seconds_after,
     sibling_index,
     timeline_pairs,
 )
 from .matching import ParentClusters
 from .metadata import Metadata
-from .parts import COUNT, INDEX, KIND, MATCH, PARENT, SAME, TablePart
+from .parts import AGAIN, AGAIN_SHARE, COUNT, INDEX, KIND, MATCH, PARENT, PREV, PREV_MAX, SAME, TablePart
 from .sampling import DatabaseSampler
 from .units import UNIT_ROOTS
 
@@ -178,6 +181,8 @@ class RelationalSynthesizer(Estimator):
         parent_profile: list[str] = []
         context: list[str] = []
         deltas: dict[str, str] = {}
+        previous: list[str] = []
+        again: list[str] = []
         fk = ctx_fk
         if fk is not None:
             ppart = self.parts_[fk.parent]
@@ -203,6 +208,8 @@ class RelationalSynthesizer(Estimator):
                 parent_vals = pd.Series(pdf[c].to_numpy()[pos], dtype=object)
                 frame[SAME + c] = pd.Series(df[c].to_numpy(), dtype=object).eq(parent_vals).to_numpy()
                 known[SAME + c] = ColumnSchema(kind=Kind.CATEGORICAL)
+            previous, again = self._previous(frame, data, copied, matches, known, kinds, pos)
+            context += [PREV + c for c in previous]
 
         synth = TabularSynthesizer(
             self.model, seed=derive_seed(self.seed, "relational", name), **self.model_params
@@ -220,6 +227,8 @@ class RelationalSynthesizer(Estimator):
             agree=agree,
             copied=copied,
             deltas=deltas,
+            previous=previous,
+            again=again,
             key_column=key_col,
             key_shape=counter_shape(df[key_col], bool(data_pk or fk_cols & set(md.tables[name].primary_key)))
             if key_col
@@ -233,6 +242,49 @@ class RelationalSynthesizer(Estimator):
             )
             labels[name] = part.clusters.assign(df[learned])
         return part, frame
+
+    @staticmethod
+    def _previous(
+        frame: pd.DataFrame,
+        data: list[str],
+        copied: list[str],
+        matches: dict[int, str],
+        known: dict[str, ColumnSchema],
+        kinds: dict,
+        pos: np.ndarray,
+    ) -> tuple[list[str], list[str]]:
+        """Siblings are drawn one rank after another, each given the one before (a player's next season
+        given the last one): add the previous sibling's learned values as context (``__prev.<col>``),
+        and for a regenerated or copied column (a device id) whether the row repeats the last value of
+        its own that an earlier sibling had (``__again.<col>``, learned; at sampling the value is taken
+        from the synthetic siblings)."""
+        if pos.size == 0 or np.bincount(pos).max() < 2:
+            return [], []
+        own = [c for c in data if c not in copied]
+        inferred = infer_schema(frame[[c for c in own if c not in known]], kinds or None)
+        columns = {**inferred.columns, **{c: known[c] for c in own if c in known}}
+        prev = previous_sibling(pos, frame[INDEX].to_numpy())
+        has_prev = prev >= 0
+        again = []
+        rank = frame[INDEX].to_numpy()
+        for c in [*own, *copied]:
+            if (c in own and columns[c].learned) or not has_prev.any():
+                continue
+            # a copied column's own values are those that differ from the parent's
+            mine = ~frame[SAME + c].astype(bool).to_numpy() if c in copied else np.ones(len(frame), bool)
+            repeat = repeats_earlier(frame[c].to_numpy(dtype=object), mine, pos, rank)
+            if repeat[mine & has_prev].mean() >= AGAIN_SHARE if (mine & has_prev).any() else False:
+                frame[AGAIN + c] = repeat
+                known[AGAIN + c] = ColumnSchema(kind=Kind.CATEGORICAL)
+                again.append(c)
+        candidates = [c for c in own if columns[c].learned]
+        candidates += [SAME + c for c in copied] + list(matches.values())
+        previous = candidates[:PREV_MAX]
+        for c in previous:
+            values = frame[c].iloc[np.clip(prev, 0, None)].reset_index(drop=True)
+            frame[PREV + c] = values.where(pd.Series(has_prev)).to_numpy()
+            known[PREV + c] = known.get(c, columns.get(c))
+        return previous, again
 
     def _exact_pairs(self, name: str) -> dict[int, list[tuple[str, str]]]:
         """For each non-context foreign key of ``name``, the (child, parent) column pairs whose value
@@ -302,6 +354,8 @@ class RelationalSynthesizer(Estimator):
                 "agree": {str(k): v for k, v in part.agree.items()},
                 "copied": part.copied,
                 "deltas": part.deltas,
+                "previous": part.previous,
+                "again": part.again,
                 "key_column": part.key_column,
                 "key_shape": part.key_shape,
                 "n_rows": part.n_rows,
@@ -353,6 +407,8 @@ class RelationalSynthesizer(Estimator):
                     {int(k): list(v) for k, v in t["agree"].items()},
                     list(t["copied"]),
                     dict(t["deltas"]),
+                    list(t.get("previous", [])),
+                    list(t.get("again", [])),
                     t["key_column"],
                     t["key_shape"],
                     t["n_rows"],
