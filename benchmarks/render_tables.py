@@ -305,6 +305,37 @@ def t_relational() -> list[str]:
     return ["```text", *doc["results"]["printed"].strip("\n").splitlines(), "```", "", provenance_line(doc)]
 
 
+def t_privacy() -> list[str]:
+    doc = _load("privacy")
+    if doc is None:
+        return ["Not run yet: `python benchmarks/privacy.py --anchor-python PATH`."]
+    r = doc["results"]
+    ref = r["reference"]
+    real = ["real test split (reference)", "", f"{ref['fidelity']:.4f}", f"{ref['auc_real']:.3f} (1.000)", ""]
+    rows = [real]
+    for run in r["runs"].values():
+        s = run.get("scores")
+        cap = f"{run['cap_s']:.0f} s cap hit" if run.get("cap_hit") else ""
+        if s is None:
+            rows.append([run["label"], f"{run['epsilon']:g}", run["status"], run.get("error", ""), cap])
+            continue
+        rows.append(
+            [
+                run["label"],
+                f"{run['epsilon']:g}",
+                f"{s['fidelity']:.4f}",
+                f"{s['auc_synthetic']:.3f} ({s['tstr_ratio']:.3f})",
+                f"{run['fit_s']:.1f}",
+            ]
+        )
+    head = ["contender", "ε (δ = 1e-6)", "fidelity", "TSTR AUC (ratio)", "fit s"]
+    targets = ", ".join(
+        f"{k.replace('_', ' ')}: {'n/a' if v is None else ('met' if v else 'missed')}"
+        for k, v in r["targets"].items()
+    )
+    return [*_md(head, rows), "", f"Targets: {targets}.", "", provenance_line(doc)]
+
+
 def t_text_generation() -> list[str]:
     doc = _load("text_generation")
     if doc is None:
@@ -349,6 +380,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "report": t_report,
     "scale": t_scale,
     "relational": t_relational,
+    "privacy": t_privacy,
     **{name: (lambda n=name: not_rerun(n)) for name in RERUN},
     "text_generation": t_text_generation,
 }
