@@ -1,5 +1,8 @@
 """Attack-based privacy risk: singling out, linkability and inference, each measured against a control.
 
+Reason for the length: the three attacks share one encoding, one neighbour search and one risk
+estimate, and the report's scores for them; apart, they would reach into each other's private helpers.
+
 The three risks the EU's Article 29 Working Party names, measured as anonymeter does (Giomi et al.,
 "A Unified Framework for Quantifying Privacy Risk in Synthetic Data", PETS 2023): an attacker holding
 the synthetic data attacks real *training* rows, and the same attack on real *control* rows (the
@@ -36,11 +39,13 @@ from sklearn.neighbors import NearestNeighbors
 from simulacra.errors import DataError
 from simulacra.seeding import derive_rng
 
+from ..scores import ATTACK_FAIL, ATTACK_WARN, attack_status, score
 from .columns import align, check_frame, column_kind, to_datetime_ns, to_float, to_str
 
 __all__ = [
     "attack_risk",
     "attack_risks",
+    "attack_scores",
     "inference_risk",
     "linkability_risk",
     "singling_out_risk",
@@ -683,4 +688,54 @@ def attack_risks(
     out["linkability"] = linkability_risk(train, control, synthetic, **common)
     out["inference"] = inference_risk(train, control, synthetic,
                                       secrets=None if target is None else [target], **common)
+    return out
+
+
+_ATTACKS = {
+    "singling_out": (
+        "Singling-out attack risk",
+        "Predicates built from synthetic rows that hold for exactly one synthetic row (rare values, "
+        "extremes, or a record's values on three columns) are tried on the training rows and on the "
+        "holdout; the risk is the excess success on training rows, (train - holdout) / (1 - holdout). "
+        "The worse of the one-column and three-column attacks is shown.",
+    ),
+    "linkability": (
+        "Linkability attack risk",
+        "Two attackers each know half of a person's columns; they link the halves when their nearest "
+        "synthetic rows coincide. The risk is the excess of links on training rows over holdout rows.",
+    ),
+    "inference": (
+        "Inference attack risk",
+        "Knowing every other column of a person, the attacker guesses a secret column (the target, or "
+        "a random column per attack) from the nearest synthetic row. The risk is the excess of right "
+        "guesses on training rows over holdout rows.",
+    ),
+}
+
+
+def attack_scores(attacks: dict[str, dict]) -> list[dict]:
+    """The three attack risks as scores; the holdout's own risk is 0 by construction, and its interval
+    (the same counts on both sides) says how far from 0 chance alone moves a risk."""
+    out = []
+    for key, (label, text) in _ATTACKS.items():
+        r = attacks[key]
+        own = attack_risk(r["n_attacks"], r["n_control"], r["n_control"])["ci"]
+        r["reference_ci"] = own
+        width = f"0 to {own[1]:.3f}" if own else "n/a"
+        out.append(
+            score(
+                f"{key}_risk",
+                label,
+                r["risk"],
+                0.0,
+                ideal="lower",
+                ci=r["ci"],
+                status=attack_status(r["risk"], r["ci"]),
+                explain=f"{text} Computed as anonymeter does (PETS 2023), {r['n_attacks']} attacks; the "
+                f"holdout's own risk is 0 (interval {width}). With the interval above 0, a risk of "
+                f"{ATTACK_WARN} or more warns and {ATTACK_FAIL} or more fails.",
+                not_computable=None if r["risk"] is not None
+                else r.get("reason", "the attack on the holdout always succeeds"),
+            )
+        )
     return out

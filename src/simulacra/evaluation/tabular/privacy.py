@@ -19,19 +19,8 @@ from sklearn.neighbors import NearestNeighbors
 from simulacra.errors import DataError
 from simulacra.seeding import derive_rng
 
-from ..scores import (
-    ATTACK_FAIL,
-    ATTACK_WARN,
-    DCR_FAIL,
-    DCR_WARN,
-    MIA_FAIL,
-    attack_status,
-    dcr_status,
-    ratio_status,
-    score,
-    worst,
-)
-from .attacks import N_ATTACKS, attack_risk, attack_risks
+from ..scores import DCR_FAIL, DCR_WARN, MIA_FAIL, dcr_status, ratio_status, score, worst
+from .attacks import N_ATTACKS, attack_risks, attack_scores
 from .columns import align, check_frame, column_kind, to_datetime_ns, to_float, to_str
 
 __all__ = ["dcr", "identical_match_share", "membership_inference_auc", "pii_leaks", "privacy_section"]
@@ -445,7 +434,7 @@ def privacy_section(
     ]
     attacks = attack_risks(train, holdout, synthetic, n_attacks=n_attacks, target=target, seed=seed) \
         if n_attacks else None
-    scores += _attack_scores(attacks) if attacks else []
+    scores += attack_scores(attacks) if attacks else []
     hist = d.get("histogram", {})
     return {
         **({"attacks": attacks} if attacks else {}),
@@ -463,52 +452,3 @@ def privacy_section(
         },
     }
 
-
-_ATTACKS = {
-    "singling_out": (
-        "Singling-out attack risk",
-        "Predicates built from synthetic rows that hold for exactly one synthetic row (rare values, "
-        "extremes, or a record's values on three columns) are tried on the training rows and on the "
-        "holdout; the risk is the excess success on training rows, (train - holdout) / (1 - holdout). "
-        "The worse of the one-column and three-column attacks is shown.",
-    ),
-    "linkability": (
-        "Linkability attack risk",
-        "Two attackers each know half of a person's columns; they link the halves when their nearest "
-        "synthetic rows coincide. The risk is the excess of links on training rows over holdout rows.",
-    ),
-    "inference": (
-        "Inference attack risk",
-        "Knowing every other column of a person, the attacker guesses a secret column (the target, or "
-        "a random column per attack) from the nearest synthetic row. The risk is the excess of right "
-        "guesses on training rows over holdout rows.",
-    ),
-}
-
-
-def _attack_scores(attacks: dict[str, dict]) -> list[dict]:
-    """The three attack risks as scores; the holdout's own risk is 0 by construction, and its interval
-    (the same counts on both sides) says how far from 0 chance alone moves a risk."""
-    out = []
-    for key, (label, text) in _ATTACKS.items():
-        r = attacks[key]
-        own = attack_risk(r["n_attacks"], r["n_control"], r["n_control"])["ci"]
-        r["reference_ci"] = own
-        width = f"0 to {own[1]:.3f}" if own else "n/a"
-        out.append(
-            score(
-                f"{key}_risk",
-                label,
-                r["risk"],
-                0.0,
-                ideal="lower",
-                ci=r["ci"],
-                status=attack_status(r["risk"], r["ci"]),
-                explain=f"{text} Computed as anonymeter does (PETS 2023), {r['n_attacks']} attacks; the "
-                f"holdout's own risk is 0 (interval {width}). With the interval above 0, a risk of "
-                f"{ATTACK_WARN} or more warns and {ATTACK_FAIL} or more fails.",
-                not_computable=None if r["risk"] is not None
-                else r.get("reason", "the attack on the holdout always succeeds"),
-            )
-        )
-    return out
