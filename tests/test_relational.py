@@ -302,3 +302,12 @@ def test_previous_sibling_and_repeats():
     mine = np.array([True, False, True, True, True, True])
     # parent 0: a (own), b (not own), a again -> repeats the last own value "a"; parent 1: c, c
     assert repeats_earlier(values, mine, pos, rank).tolist() == [False, False, False, True, True, False]
+
+
+def test_copies_of_fresh_parent_ids_stay_fresh(payments):
+    """A card's device id is made fresh; the transactions that use another device get fresh ids too,
+    never a real device id learned as a category."""
+    tables, synth, out = payments
+    assert not synth.parts_["transactions"].synth.schema_.columns["device_id"].learned
+    real = set(tables["transactions"]["device_id"]) | set(tables["cards"]["device_id"])
+    assert not set(out["transactions"]["device_id"]) & real

@@ -152,6 +152,11 @@ class RelationalSynthesizer(Estimator):
         frame = df[data].copy()
         kinds = {c: k for c, k in md.tables[name].kinds.items() if c in data}
         known: dict[str, ColumnSchema] = {}  # kinds of the added columns: not inferred again
+        if ctx_fk is not None:  # a copy of a column the parent makes fresh (a device id) is fresh too
+            pschema = self.parts_[ctx_fk.parent].synth.schema_.columns
+            for c in copied:
+                if c not in kinds and not pschema[c].learned:
+                    known[c] = pschema[c]
         unknown = [c for c in md.tables[name].kinds if c not in df.columns]
         if unknown:
             raise SchemaError(f"kinds name column '{unknown[0]}', which the table does not have")
