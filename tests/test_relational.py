@@ -311,3 +311,24 @@ def test_copies_of_fresh_parent_ids_stay_fresh(payments):
     assert not synth.parts_["transactions"].synth.schema_.columns["device_id"].learned
     real = set(tables["transactions"]["device_id"]) | set(tables["cards"]["device_id"])
     assert not set(out["transactions"]["device_id"]) & real
+
+
+def test_only_columns_that_follow_the_previous_sibling_are_given():
+    from simulacra.relational.links import sibling_dependence
+
+    pos = np.repeat(np.arange(200), 5)
+    rank = np.tile(np.arange(5), 200)
+    rng = np.random.default_rng(0)
+    level = np.repeat(rng.normal(size=200), 5)
+    frame = pd.DataFrame(
+        {
+            "carried": level + 0.1 * rng.normal(size=1000),  # follows its sibling
+            "noise": rng.normal(size=1000),  # does not
+            "team": np.repeat(rng.choice(list("abcdefgh"), 200), 5),  # a category that carries over
+        }
+    )
+    from simulacra.relational.links import previous_sibling
+
+    prev = previous_sibling(pos, rank)
+    chosen = sibling_dependence(frame, ["noise", "carried", "team"], prev)
+    assert set(chosen) == {"carried", "team"}

@@ -52,6 +52,34 @@ def repeats_earlier(values: np.ndarray, mine: np.ndarray, pos: np.ndarray, rank:
     return out
 
 
+def sibling_dependence(
+    frame: pd.DataFrame, columns: list[str], prev: np.ndarray, minimum: float = 0.2
+) -> list[str]:
+    """``columns`` whose value depends on the previous sibling's at least ``minimum``, most dependent
+    first: |Spearman's ρ| for numbers, agreement above chance (Cohen's κ) for categories."""
+    has = prev >= 0
+    if not has.any():
+        return []
+    scored = []
+    for c in columns:
+        now = frame[c].iloc[np.flatnonzero(has)].reset_index(drop=True)
+        before = frame[c].iloc[prev[has]].reset_index(drop=True)
+        num_now, num_before = pd.to_numeric(now, errors="coerce"), pd.to_numeric(before, errors="coerce")
+        both = num_now.notna() & num_before.notna()
+        if both.mean() > 0.5 and num_now[both].nunique() > 2:
+            r = num_now[both].rank().corr(num_before[both].rank())
+            score = abs(r) if pd.notna(r) else 0.0
+        else:
+            a, b = now.astype(str), before.astype(str)
+            p = a.value_counts(normalize=True)
+            chance = float((p**2).sum())
+            agree = float((a == b).mean())
+            score = (agree - chance) / (1 - chance) if chance < 1 else 0.0
+        if score >= minimum:
+            scored.append((score, c))
+    return [c for _, c in sorted(scored, key=lambda t: -t[0])]
+
+
 AGREEMENT = 0.9  # a column shared with the parent counts as a copy when this share of rows agree
 
 

@@ -15,7 +15,8 @@ SAME = "__same."
 PREV = "__prev."
 AGAIN = "__again."
 AGAIN_SHARE = 0.05  # a fresh-id column repeats its previous sibling's value this often to be learned
-PREV_MAX = 24  # columns of the previous sibling a child row is drawn given
+PREV_MAX = 16  # at most this many previous-sibling columns (the most dependent ones) are given
+PREV_MIN_DEPENDENCE = 0.2  # ... and only those whose value depends on the previous sibling's this much
 KIND = "relational"
 
 

@@ -44,12 +44,26 @@ from .links import (
     previous_sibling,
     repeats_earlier,
     seconds_after,
+    sibling_dependence,
     sibling_index,
     timeline_pairs,
 )
 from .matching import ParentClusters
 from .metadata import Metadata
-from .parts import AGAIN, AGAIN_SHARE, COUNT, INDEX, KIND, MATCH, PARENT, PREV, PREV_MAX, SAME, TablePart
+from .parts import (
+    AGAIN,
+    AGAIN_SHARE,
+    COUNT,
+    INDEX,
+    KIND,
+    MATCH,
+    PARENT,
+    PREV,
+    PREV_MAX,
+    PREV_MIN_DEPENDENCE,
+    SAME,
+    TablePart,
+)
 from .sampling import DatabaseSampler
 from .units import UNIT_ROOTS
 
@@ -284,7 +298,7 @@ class RelationalSynthesizer(Estimator):
                 again.append(c)
         candidates = [c for c in own if columns[c].learned]
         candidates += [SAME + c for c in copied] + list(matches.values())
-        previous = candidates[:PREV_MAX]
+        previous = sibling_dependence(frame, candidates, prev, PREV_MIN_DEPENDENCE)[:PREV_MAX]
         for c in previous:
             values = frame[c].iloc[np.clip(prev, 0, None)].reset_index(drop=True)
             frame[PREV + c] = values.where(pd.Series(has_prev)).to_numpy()
