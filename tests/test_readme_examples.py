@@ -16,7 +16,8 @@ What the test changes in a command, and why (everything else runs as written):
 - ``-n`` of ``rules`` and ``sample`` is capped at ``ROWS_CAP`` and a deep model's training at
   ``--max-minutes 0.5``: those sizes illustrate scale, they are not what this test checks;
 - ``/shared/`` (a cluster's shared file system) is a folder of the working copy; ``--engine ray`` starts a
-  local Ray, as simulacra does when no cluster is found;
+  local Ray, as simulacra does when no cluster is found (``RAY_ADDRESS=local``: never one that another test
+  started beside this one);
 - ``pip install torch --index-url ...`` installs ``torch==2.13.0`` (the CPU build CI installs), and that build
   is installed first wherever an extra needs torch, so that no CUDA build is pulled; pip runs with
   ``--no-compile`` (the same files, not byte-compiled ahead).
@@ -235,6 +236,8 @@ def _env(bin_dir: Path | None) -> dict[str, str]:
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(name, "1")
     env["PYTHONIOENCODING"] = "utf-8"
+    # a Ray that another test started beside this one (pytest -n) must not be joined and then lost
+    env["RAY_ADDRESS"] = "local"
     return env
 
 

@@ -322,7 +322,9 @@ def test_fault_injection_ends_with_exactly_n(tmp_path: Path) -> None:
     indices = [r["_meta"]["index"] for r in rows]
     assert indices == sorted(set(indices))
     assert set(faults) == {"fault_429", "fault_500", "fault_timeout", "fault_malformed"}
-    assert result.stats.retries >= sum(faults.values())
+    # every fault is retried, except those of requests still in flight when the 80th row was accepted:
+    # they are cancelled (at most max_concurrency of them)
+    assert result.stats.retries >= sum(faults.values()) - 8
     for r in rows:
         assert r["label"] in ("fresh", "rotten") and r["text"] and r["_meta"]["model"] == "local-stub"
 
