@@ -21,19 +21,12 @@ from ..io import READABLE, suffix_of
 from ..progress import ProgressLike
 from ..scale.executor import write_part
 from ..tabular.estimator import check_seed
+from ..tabular.job import model_digest
 from .catalog import is_database, locate
 from .sampling import join_units
 from .units import UNIT_ROOTS, KeyRenumbering
 
 _SAMPLERS: dict[tuple[str, str, float, int, int], Any] = {}
-
-
-def _model_digest(model_dir: Path) -> str:
-    h = hashlib.sha256()
-    for f in sorted(p for p in model_dir.iterdir() if p.is_file()):
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
 
 
 def check_target(out: str) -> None:
@@ -66,7 +59,7 @@ class DatabaseSampleJob:
         check_seed(seed)
         synth = RelationalSynthesizer.load(model_dir)  # a missing or damaged model fails here, clearly
         self.model_dir = str(Path(model_dir).resolve())
-        self.digest = _model_digest(Path(self.model_dir))
+        self.digest = model_digest(Path(self.model_dir))
         self.scale, self.seed, self.output = float(scale), int(seed), str(output)
         self.unit_roots = unit_roots
         # a bad scale fails here, before any worker starts

@@ -80,6 +80,14 @@ def sibling_dependence(
     return [c for _, c in sorted(scored, key=lambda t: -t[0])]
 
 
+def with_dtype(values: np.ndarray, dtype: object) -> pd.Series:
+    """``values`` as a Series of ``dtype`` when they fit it, else of objects."""
+    try:
+        return pd.Series(values).astype(dtype)
+    except (TypeError, ValueError):
+        return pd.Series(values, dtype=object)
+
+
 AGREEMENT = 0.9  # a column shared with the parent counts as a copy when this share of rows agree
 
 

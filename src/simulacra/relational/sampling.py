@@ -17,7 +17,7 @@ import pandas as pd
 from ..progress import ProgressLike, as_progress
 from ..seeding import CHUNK_ROWS, derive_rng, derive_seed
 from .keys import duplicate_keys, fresh_keys
-from .links import add_seconds, key_values, sibling_index, take
+from .links import add_seconds, key_values, sibling_index, take, with_dtype
 from .metadata import Metadata
 from .parts import AGAIN, COUNT, INDEX, PARENT, PREV, SAME, TablePart
 from .units import UNIT_ROOTS, KeyRenumbering, UnitPlan, plan_units
@@ -231,7 +231,7 @@ def _by_rank(part: TablePart, ctx: pd.DataFrame, seed: int, copies: dict[str, np
             same = out[SAME + c].astype(str).eq("True").to_numpy()
             values = out[c].to_numpy(dtype=object).copy()
             values[same] = parent_values[idx][same]
-            out[c] = _with_dtype(values, out[c].dtype)
+            out[c] = with_dtype(values, out[c].dtype)
         for c in part.again:  # a device used again: the last own value of an earlier synthetic sibling
             g = group[idx]
             values = out[c].to_numpy(dtype=object).copy()
@@ -241,7 +241,7 @@ def _by_rank(part: TablePart, ctx: pd.DataFrame, seed: int, copies: dict[str, np
             seen = np.array([v is not None for v in last_own[c][g]], dtype=bool)
             repeat = out[AGAIN + c].astype(str).eq("True").to_numpy() & mine & seen
             values[repeat] = last_own[c][g[repeat]]
-            out[c] = _with_dtype(values, out[c].dtype)
+            out[c] = with_dtype(values, out[c].dtype)
             last_own[c][g[mine]] = values[mine]
         last, last_rows = out, idx
         drawn += len(idx)
@@ -249,13 +249,6 @@ def _by_rank(part: TablePart, ctx: pd.DataFrame, seed: int, copies: dict[str, np
         rows.append(idx)
     order = np.argsort(np.concatenate(rows), kind="stable")
     return pd.concat(done, ignore_index=True).iloc[order].reset_index(drop=True)
-
-
-def _with_dtype(values: np.ndarray, dtype: object) -> pd.Series:
-    try:
-        return pd.Series(values).astype(dtype)
-    except (TypeError, ValueError):
-        return pd.Series(values, dtype=object)
 
 
 _RANK_CHUNKS = 1 << 20  # chunk keys of one rank: rank × this + the chunk within the rank

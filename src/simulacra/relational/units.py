@@ -24,6 +24,7 @@ import pandas as pd
 from ..errors import UsageError
 from ..tabular.regenerate import regenerate
 from .checks import key_text
+from .links import with_dtype
 from .metadata import Metadata
 from .parts import TablePart
 
@@ -91,13 +92,6 @@ def _text_index(frame: pd.DataFrame, columns: list[str]) -> pd.Index:
     return pd.Index(key_text(frame, columns))
 
 
-def _as_dtype(values: np.ndarray, dtype: object) -> pd.Series:
-    try:
-        return pd.Series(values).astype(dtype)
-    except (TypeError, ValueError):
-        return pd.Series(values, dtype=object)
-
-
 class KeyRenumbering:
     """Shift each unit's fresh keys past the units before it; apply to the units in order."""
 
@@ -128,7 +122,7 @@ class KeyRenumbering:
                 for c, pc in zip(fk.columns, fk.parent_columns, strict=True):
                     values = df[c].to_numpy(dtype=object).copy()
                     values[found] = new_rows[fk.parent][pc].to_numpy(dtype=object)[pos[found]]
-                    df[c] = _as_dtype(values, df[c].dtype)
+                    df[c] = with_dtype(values, df[c].dtype)
             self._fresh(name, df)
             new_rows[name] = df
             self.offsets[name] += len(df)

@@ -25,7 +25,8 @@ UNIT_CHUNKS = 16
 _MODELS: dict[tuple[str, str], Any] = {}
 
 
-def _model_digest(model_dir: Path) -> str:
+def model_digest(model_dir: Path) -> str:
+    """SHA-256 of a model directory's file names and bytes: staging is reused only for the same model."""
     h = hashlib.sha256()
     for f in sorted(p for p in model_dir.iterdir() if p.is_file()):
         h.update(f.name.encode())
@@ -50,7 +51,7 @@ class SampleJob:
 
         synth = TabularSynthesizer.load(model_dir)  # a missing or damaged model fails here, clearly
         self.model_dir = str(Path(model_dir).resolve())
-        self.digest = _model_digest(Path(self.model_dir))
+        self.digest = model_digest(Path(self.model_dir))
         _MODELS[(self.model_dir, self.digest)] = synth
         self.n, self.seed, self.rebalance = int(n), int(seed), rebalance
         self.conditions = dict(conditions or {})
