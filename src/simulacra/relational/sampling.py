@@ -204,6 +204,7 @@ def _by_rank(part: TablePart, ctx: pd.DataFrame, seed: int, copies: dict[str, np
     rank = ctx[INDEX].to_numpy()
     group = np.cumsum(rank == 0) - 1  # the parent of each row, numbered in order
     last_own = {c: np.full(int(group.max()) + 1, None, dtype=object) for c in part.again}
+    has_own = {c: np.zeros(int(group.max()) + 1, dtype=bool) for c in part.again}
     done: list[pd.DataFrame] = []
     rows: list[np.ndarray] = []
     last_rows, last = np.zeros(0, dtype=np.int64), None
@@ -238,11 +239,11 @@ def _by_rank(part: TablePart, ctx: pd.DataFrame, seed: int, copies: dict[str, np
             mine = np.ones(idx.size, bool)
             if c in copies:  # a copied column's own values are those not taken from the parent
                 mine = ~out[SAME + c].astype(str).eq("True").to_numpy()
-            seen = np.array([v is not None for v in last_own[c][g]], dtype=bool)
-            repeat = out[AGAIN + c].astype(str).eq("True").to_numpy() & mine & seen
+            repeat = out[AGAIN + c].astype(str).eq("True").to_numpy() & mine & has_own[c][g]
             values[repeat] = last_own[c][g[repeat]]
             out[c] = with_dtype(values, out[c].dtype)
             last_own[c][g[mine]] = values[mine]
+            has_own[c][g[mine]] = True
         last, last_rows = out, idx
         drawn += len(idx)
         done.append(last)
