@@ -45,7 +45,8 @@ def fit(
             "--model",
             "--synthesizer",
             "-s",
-            help="Model: trees (default), copula; with the [torch] extra autoregressive, diffusion, gan.",
+            help="Model: trees (default), copula; with the [torch] extra autoregressive, diffusion, gan. "
+            "Images: diffusion (default) or pca.",
         ),
     ] = None,
     max_minutes: Annotated[
@@ -73,14 +74,28 @@ def fit(
             "--orphans", help="Database: rows whose parent is missing: error (default), drop, null."
         ),
     ] = None,
+    image_size: Annotated[
+        int | None, typer.Option("--image-size", help="Images: resize and centre-crop to this square side.")
+    ] = None,
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Learn from a table (or a whole database) and write a model directory."""
+    """Learn from a table, a whole database or a folder of images, and write a model directory."""
+    from ..images import is_image_folder
     from ..io import read_table
     from ..tabular import TabularSynthesizer
     from .database import fit_database, is_database_source, refuse_table_options
 
+    if is_image_folder(data) or (image_size is not None and Path(data).is_dir()):
+        from .images import fit_images, refuse
+
+        refuse({"--schema": schema, "--kind": kind, "--sequence-key": sequence_key, "--order-by": order_by,
+                "--context": context, "--metadata": metadata, "--tables": tables, "--orphans": orphans},
+               "an image folder")
+        fit_images(Path(data), out_dir, synthesizer, image_size, max_minutes, epsilon, delta, seed, quiet)
+        return
+    if image_size is not None:
+        raise UsageError("--image-size applies to a folder of images (<label>/*.png or *.png)")
     if is_database_source(data) or metadata is not None or tables is not None:
         refuse_table_options(
             {

@@ -54,6 +54,15 @@ def sample(
 
     if seed < 0:
         raise UsageError(f"--seed must be a non-negative integer, got {seed}")
+    from .images import is_image_route
+
+    if is_image_route(model_dir, output):
+        from .images import refuse, sample_images
+
+        refuse({"--scale": scale, "--engine": None if engine == "local" else engine, "--workers": workers},
+               "an image model (it samples in one process)")
+        sample_images(model_dir, n, output, where, rebalance, seed, quiet)
+        return
     if is_relational_model(model_dir):
         given = {"-n": n, "--where": where, "--rebalance": rebalance}
         used = [flag for flag, value in given.items() if value not in (None, [])]

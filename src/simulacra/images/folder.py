@@ -304,3 +304,22 @@ def write_images_into(
                 (folder / label).mkdir(exist_ok=True)
             (folder / rel).write_bytes(png_bytes(img))
             w.writerow([rel, "" if label is None else label])
+
+
+def conform(images: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``uint8`` images brought to ``shape`` (h, w, c) by the folder policy: channels converted
+    (grayscale repeated to RGB, RGB to luminance), then scaled to cover and centre-cropped."""
+    from PIL import Image, ImageOps
+
+    h, w, c = (int(s) for s in shape)
+    if images.shape[1:] == (h, w, c):
+        return images
+    out = np.empty((len(images), h, w, c), dtype=np.uint8)
+    for i, img in enumerate(images):
+        im = Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img)
+        im = im.convert("L" if c == 1 else "RGB")
+        if im.size != (w, h):
+            im = ImageOps.fit(im, (w, h), method=Image.Resampling.LANCZOS)
+        arr = np.asarray(im, dtype=np.uint8)
+        out[i] = arr[..., None] if arr.ndim == 2 else arr
+    return out
