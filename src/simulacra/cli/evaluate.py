@@ -88,6 +88,17 @@ def evaluate_cmd(
         raise UsageError("--no-embeddings applies to texts only; give --text-field or drop it")
     _check_output(out_html, (".html", ".htm"))
     _check_output(out_json, (".json",))
+    from ..images import is_image_folder
+
+    if any(is_image_folder(x) for x in (synthetic, train, holdout)):
+        from .images import evaluate_images, refuse
+
+        given = {"--target": target, "--sequence-key": sequence_key, "--order-by": order_by,
+                 "--context": context, "--text-field": text_field, "--metadata": metadata}
+        refuse({**given, "--attacks": attacks}, "image folders")
+        report = evaluate_images(synthetic, train, holdout, chosen, seed, quiet)
+        _finish(report, out_html, out_json, strict, quiet)
+        return
     from .database import evaluate_databases, is_database_source, refuse_table_options
 
     if metadata is not None or any(is_database_source(x) for x in (synthetic, train, holdout)):

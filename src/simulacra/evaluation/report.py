@@ -122,6 +122,13 @@ def evaluate(
     are databases, dicts of table name to table: the database report runs instead
     (:func:`simulacra.evaluation.relational.evaluate_database`).
     """
+    from .images import is_images
+
+    if is_images(synthetic):  # image folders or ImageSets: the image report
+        from .images import evaluate_images
+
+        return evaluate_images(synthetic=synthetic, train=train, holdout=holdout, sections=sections,
+                               seed=seed, sources=sources, progress=progress)
     if metadata is not None or isinstance(synthetic, dict):
         if metadata is None:
             raise UsageError("a database (a dict of tables) needs metadata= to say how its tables are keyed")
