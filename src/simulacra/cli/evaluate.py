@@ -62,6 +62,11 @@ def evaluate_cmd(
         typer.Option("--attacks", help="Privacy: singling-out, linkability and inference attacks, each "
                      "(default 2000; 0: none)."),
     ] = None,
+    max_rows: Annotated[
+        int | None,
+        typer.Option("--max-rows", help="Tables: read at most this many rows of each, a seeded sample "
+                     "stated in the report (default 100000; 0: every row)."),
+    ] = None,
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -84,6 +89,10 @@ def evaluate_cmd(
     if attacks is not None and (text_field is not None or "privacy" not in chosen):
         why = "texts have no attacks" if text_field is not None else "add privacy to --sections"
         raise UsageError(f"--attacks applies to the privacy section of a table report; {why}")
+    if max_rows is not None and max_rows < 0:
+        raise UsageError(f"--max-rows must be 0 (every row) or a positive number of rows, got {max_rows}")
+    if max_rows is not None and text_field is not None:
+        raise UsageError("--max-rows applies to table reports; the text checks cap their texts themselves")
     if no_embeddings and text_field is None:
         raise UsageError("--no-embeddings applies to texts only; give --text-field or drop it")
     _check_output(out_html, (".html", ".htm"))
@@ -116,6 +125,7 @@ def evaluate_cmd(
                 "--context": context,
                 "--text-field": text_field,
                 "--no-embeddings": no_embeddings,
+                "--max-rows": max_rows,
             },
             "databases",
         )
@@ -124,12 +134,19 @@ def evaluate_cmd(
         report = evaluate_databases(synthetic, train, holdout, metadata, seed, quiet)
         _finish(report, out_html, out_json, strict, quiet)
         return
-    frames = {}
+    from ..evaluation.tabular.sampling import DEFAULT_MAX_ROWS, read_capped
+
+    # a table report samples while it reads (a sequence report keeps every row of its sequences)
+    cap = 0 if text_field is not None or sequence_key is not None else (
+        DEFAULT_MAX_ROWS if max_rows is None else max_rows)
+    frames, full_rows = {}, {}
     for role, path in (("train", train), ("holdout", holdout), ("synthetic", synthetic)):
         try:
-            frames[role] = read_table(path)
+            frames[role], full_rows[role] = read_capped(path, cap, seed, role) if cap else (
+                read_table(path), None)
         except SimulacraError as exc:
             raise type(exc)(f"--{role} {exc}") from None
+    sampled = {"max_table_rows": cap, "table_rows": full_rows} if cap else {}
     if sequence_key is None and (order_by is not None or context is not None):
         raise UsageError("--order-by and --context need --sequence-key (the column naming each entity)")
     steps = len(chosen) + (sequence_key is not None) if text_field is None else len(TEXT_SECTIONS) + 1
@@ -149,6 +166,7 @@ def evaluate_cmd(
             text_field=text_field,
             embeddings=not no_embeddings,
             attacks=2000 if attacks is None else attacks,
+            **sampled,
         )
     _finish(report, out_html, out_json, strict, quiet)
 

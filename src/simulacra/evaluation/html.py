@@ -307,6 +307,7 @@ def _context(report: Mapping[str, Any]) -> dict[str, Any]:
         "colors": figures.COLORS,
         "kind": kind,
         "notes": [str(n) for n in _list(report.get("notes"))],
+        "sampling": str(_dict(report.get("sampling")).get("text") or ""),
     }
 
 

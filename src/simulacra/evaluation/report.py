@@ -102,6 +102,8 @@ def evaluate(
     embeddings: Any = True,
     metadata: Any = None,
     attacks: int = 2000,
+    max_table_rows: int | None = None,
+    table_rows: dict[str, int] | None = None,
 ) -> Report:
     """Compare ``synthetic`` with the real ``train`` split it was made from, on the real ``holdout``.
 
@@ -116,7 +118,10 @@ def evaluate(
     Frames or file paths are accepted. ``target`` enables the utility section. ``sections`` picks
     among fidelity, utility and privacy. ``max_rows`` caps the rows used by distance and classifier
     checks. ``attacks`` is the number of singling-out, linkability and inference attacks of the
-    privacy section (each; 0 leaves them out). The same inputs and seed give the same report.
+    privacy section (each; 0 leaves them out). ``max_table_rows`` caps each table of a table report at
+    that many rows, a seeded sample stated at the top of the report (default 100,000; 0: every row);
+    ``table_rows`` gives the full counts when the tables were sampled while read. The same inputs and
+    seed give the same report.
 
     With ``metadata`` (a :class:`simulacra.relational.Metadata` or its YAML path) the three arguments
     are databases, dicts of table name to table: the database report runs instead
@@ -151,4 +156,4 @@ def evaluate(
     return evaluate_table(synthetic=synthetic, train=train, holdout=holdout, target=target, sections=sections,
                           seed=seed, max_rows=max_rows, pii_columns=pii_columns, sources=sources,
                           progress=progress, sequence_key=sequence_key, order_by=order_by, context=context,
-                          attacks=attacks)
+                          attacks=attacks, max_table_rows=max_table_rows, table_rows=table_rows)

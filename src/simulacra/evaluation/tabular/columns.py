@@ -74,15 +74,31 @@ def to_str(s: pd.Series) -> pd.Series:
     return s.astype("string[pyarrow]")
 
 
-def fresh_columns(df: pd.DataFrame) -> dict[str, str]:
+FRESH_SAMPLE_ROWS = 2_000  # rows schema inference looks at to find fresh-by-design columns
+
+
+def fresh_columns(df: pd.DataFrame, seed: int = 0) -> dict[str, str]:
     """Columns a synthesizer makes fresh by design rather than learns (ids, free text, PII such as
     names), as simulacra's schema inference sees them: column → kind. Their values are new in any
-    good synthetic table, so comparing them would only measure that they are new."""
-    from ...schema.infer import infer_column
+    good synthetic table, so comparing them would only measure that they are new.
 
+    Inference reads a seeded sample of ``FRESH_SAMPLE_ROWS`` rows; a column that looks fresh there, or
+    whose values are all distinct there (an id whose sample is no longer consecutive), is inferred
+    again on every row, so the answer is the one the whole column gives."""
+    from ...schema.infer import infer_column
+    from ...seeding import derive_rng
+
+    sample = df
+    if len(df) > FRESH_SAMPLE_ROWS:
+        rng = derive_rng(seed, "evaluate", "fresh_columns")
+        sample = df.iloc[np.sort(rng.choice(len(df), FRESH_SAMPLE_ROWS, replace=False))]
     out = {}
     for c in df.columns:
-        kind = infer_column(str(c), df[c]).kind
-        if kind.value in ("id", "text", "pii"):
-            out[str(c)] = kind.value
+        kind = infer_column(str(c), sample[c]).kind.value
+        if sample is not df:
+            values = sample[c].dropna()
+            if kind in ("id", "text", "pii") or values.nunique() == len(values):
+                kind = infer_column(str(c), df[c]).kind.value
+        if kind in ("id", "text", "pii"):
+            out[str(c)] = kind
     return out

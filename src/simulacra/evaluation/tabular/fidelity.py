@@ -46,20 +46,51 @@ def _univariate(trn: np.ndarray, syn: np.ndarray, specs: list[ColumnBins], colum
     return pd.Series(values, index=columns, name="accuracy", dtype="float64")
 
 
+def _joint_counts(codes: np.ndarray, i: int, j: int, ki: int, kj: int) -> np.ndarray:
+    return np.bincount(codes[:, i] * kj + codes[:, j], minlength=ki * kj)
+
+
+def _pair_index(columns: pd.Index, pairs: list[tuple[int, int]]) -> pd.MultiIndex:
+    if not pairs:
+        return pd.MultiIndex.from_arrays([[], []], names=["column_1", "column_2"])
+    tuples = [(columns[i], columns[j]) for i, j in pairs]
+    return pd.MultiIndex.from_tuples(tuples, names=["column_1", "column_2"])
+
+
+def _all_pairs(n: int) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(n) for j in range(i + 1, n)]
+
+
 def _bivariate(trn: np.ndarray, syn: np.ndarray, specs: list[ColumnBins], columns: pd.Index) -> pd.Series:
-    pairs, values = [], []
-    n = len(specs)
-    for i in range(n):
-        for j in range(i + 1, n):
-            kj = specs[j].n_bins
-            joint_t = trn[:, i] * kj + trn[:, j]
-            joint_s = syn[:, i] * kj + syn[:, j]
-            values.append(_one_minus_tvd(joint_t, joint_s, specs[i].n_bins * kj))
-            pairs.append((columns[i], columns[j]))
-    index = pd.MultiIndex.from_tuples(pairs, names=["column_1", "column_2"]) if pairs else None
-    if index is None:
-        index = pd.MultiIndex.from_arrays([[], []], names=["column_1", "column_2"])
-    return pd.Series(values, index=index, name="accuracy", dtype="float64")
+    pairs = _all_pairs(len(specs))
+    values = []
+    for i, j in pairs:
+        ki, kj = specs[i].n_bins, specs[j].n_bins
+        ct, cs = _joint_counts(trn, i, j, ki, kj), _joint_counts(syn, i, j, ki, kj)
+        values.append(float(1.0 - 0.5 * np.abs(ct / len(trn) - cs / len(syn)).sum()))
+    return pd.Series(values, index=_pair_index(columns, pairs), name="accuracy", dtype="float64")
+
+
+def _pair_stats(
+    trn: np.ndarray, others: list[np.ndarray], specs: list[ColumnBins], columns: pd.Index
+) -> tuple[list[pd.Series], list[float | None]]:
+    """Each of ``others`` against ``trn``, from one joint count table per pair and frame: pair
+    accuracies (``1 - TVD``) and the mean absolute Cramér's V gap."""
+    pairs = _all_pairs(len(specs))
+    acc: list[list[float]] = [[] for _ in others]
+    gaps: list[list[float]] = [[] for _ in others]
+    for i, j in pairs:
+        ki, kj = specs[i].n_bins, specs[j].n_bins
+        ct = _joint_counts(trn, i, j, ki, kj)
+        vt = _cramers_v_table(ct, ki, kj)
+        pt = ct / len(trn)
+        for m, other in enumerate(others):
+            co = _joint_counts(other, i, j, ki, kj)
+            acc[m].append(float(1.0 - 0.5 * np.abs(pt - co / len(other)).sum()))
+            gaps[m].append(abs(vt - _cramers_v_table(co, ki, kj)))
+    index = _pair_index(columns, pairs)
+    series = [pd.Series(a, index=index, name="accuracy", dtype="float64") for a in acc]
+    return series, [float(np.mean(g)) if g else None for g in gaps]
 
 
 def univariate_accuracy(
@@ -132,25 +163,68 @@ def _bin_labels(spec: ColumnBins) -> list[str]:
     return labels
 
 
+def _half_scores(trn: np.ndarray, syn: np.ndarray, specs: list[ColumnBins], cols: pd.Index,
+                 seed: int) -> list[tuple[float, float, float, float]]:
+    """(accuracy, univariate, bivariate, association gap) of the synthetic codes on two random halves
+    of the train and synthetic rows."""
+    rng = derive_rng(seed, "evaluate", "fidelity", "halves")
+    pt, ps = rng.permutation(len(trn)), rng.permutation(len(syn))
+    out = []
+    for h in range(2):
+        t, s = trn[pt[h::2]], syn[ps[h::2]]
+        uni = float(_univariate(t, s, specs, cols).mean())
+        (biv,), (gap,) = _pair_stats(t, [s], specs, cols)
+        acc = float(np.mean([uni, biv.mean()])) if len(biv) else uni
+        out.append((acc, uni, float(biv.mean()) if len(biv) else float("nan"), 0.0 if gap is None else gap))
+    return out
+
+
+def _intervals(values: tuple, halves: list[tuple], n_rows: tuple[int, int],
+               full_rows: tuple[int, int]) -> list:
+    """A 99% interval for each fidelity value, for the full tables' sizes (see :mod:`.intervals`)."""
+    from .intervals import shift_interval
+
+    def eff(nt: int, no: int) -> float:
+        return 1.0 / (1.0 / nt + 1.0 / no)
+
+    n, n_full = eff(*n_rows), eff(*full_rows)
+    return [shift_interval(v, a, b, n, n_full, rises=k < 3)
+            for k, (v, a, b) in enumerate(zip(values, halves[0], halves[1], strict=True))]
+
+
 def fidelity_section(
-    train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, *, seed: int, max_rows: int
+    train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, *, seed: int, max_rows: int,
+    full_rows: dict[str, int] | None = None,
 ) -> dict:
     """The report's fidelity section: accuracy, association, detection and validity, each beside the
-    real holdout's score; accuracy and association on equally many synthetic and holdout rows."""
-    from .detection import detection_auc
+    real holdout's score; accuracy and association on equally many synthetic and holdout rows.
+
+    ``full_rows``: the tables' row counts before they were sampled; when a table was cut, each score
+    carries a 99% interval for its value on every row."""
+    from .detection import detection_check
+    from .intervals import wilson
 
     hol_eq, syn_eq = equal_size(holdout, synthetic, seed)
     n_eq = len(hol_eq)
     (trn, hol, syn), specs = discretize_codes(train, (hol_eq, syn_eq), 10, roles=("holdout", "synthetic"))
     cols = train.columns
     uni_s, uni_h = _univariate(trn, syn, specs, cols), _univariate(trn, hol, specs, cols)
-    biv_s, biv_h = _bivariate(trn, syn, specs, cols), _bivariate(trn, hol, specs, cols)
+    (biv_s, biv_h), (assoc_s, assoc_h) = _pair_stats(trn, [syn, hol], specs, cols)
     acc_s = float(np.mean([uni_s.mean(), biv_s.mean()])) if len(biv_s) else float(uni_s.mean())
     acc_h = float(np.mean([uni_h.mean(), biv_h.mean()])) if len(biv_h) else float(uni_h.mean())
-    assoc_s, assoc_h = _association_gap(trn, syn, specs), _association_gap(trn, hol, specs)
-    det_s = detection_auc(train, synthetic, max_rows=max_rows, seed=seed)
-    det_h = detection_auc(train, holdout, max_rows=max_rows, seed=seed)
+    det = detection_check(train, synthetic, seed=seed)
+    det_s, det_h = det["auc"], detection_check(train, holdout, seed=seed)["auc"]
     validity = _validity(train, synthetic)
+    full = full_rows or {}
+    n_full = min(full.get("holdout", len(holdout)), full.get("synthetic", len(synthetic)))
+    t_full = full.get("train", len(train))
+    ci: list = [None] * 5
+    if n_full > n_eq or t_full > len(train):
+        ci[:4] = _intervals((acc_s, float(uni_s.mean()), float(biv_s.mean()) if len(biv_s) else float("nan"),
+                             assoc_s if assoc_s is not None else 0.0),
+                            _half_scores(trn, syn, specs, cols, seed), (len(train), n_eq), (t_full, n_full))
+        if validity["share"] is not None:
+            ci[4] = wilson(validity["share"] * len(synthetic), len(synthetic))
 
     drop = acc_h - acc_s
     acc_status = "fail" if drop > FIDELITY_FAIL else "warn" if drop > FIDELITY_WARN else "pass"
@@ -166,6 +240,7 @@ def fidelity_section(
             acc_h,
             ideal="higher",
             status=acc_status,
+            ci=ci[0],
             explain="How closely the synthetic distributions of single columns and of column pairs match "
             "the training data, after binning (1 = identical). It does not see relations among "
             f"three or more columns, and copying the training data scores 1 too. {equal} "
@@ -178,6 +253,7 @@ def fidelity_section(
             float(uni_h.mean()),
             ideal="higher",
             status=acc_status,
+            ci=ci[1],
             explain=f"1 − TVD of each column's binned distribution. {equal}",
         ),
         score(
@@ -187,6 +263,7 @@ def fidelity_section(
             float(biv_h.mean()) if len(biv_h) else None,
             ideal="higher",
             status=acc_status,
+            ci=ci[2],
             explain=f"1 − TVD of each pair's binned joint distribution. {equal}",
             not_computable=None if len(biv_s) else "one column only",
         ),
@@ -197,6 +274,7 @@ def fidelity_section(
             assoc_h,
             ideal="lower",
             status=above_status(assoc_s, assoc_h, ASSOCIATION_WARN),
+            ci=ci[3],
             explain="How much the strength of association between pairs of columns differs from the "
             "training data (0 = same). Small gaps can still hide a wrong direction of effect. "
             f"{ASSOCIATION_WARN} above the reference warns.",
@@ -209,9 +287,12 @@ def fidelity_section(
             det_h,
             ideal="0.5",
             status="warn" if det_s > DETECTION_WARN else "pass",
+            ci=det["ci"],
             explain="A gradient-boosted classifier, cross-validated, tries to separate synthetic from "
             "training rows. 0.5 = indistinguishable, 1 = always told apart. It catches "
-            "higher-order differences the accuracy misses; it says nothing about privacy.",
+            "higher-order differences the accuracy misses; it says nothing about privacy. It sees "
+            f"{det['rows_per_class']:,} rows of each (a seeded sample); the interval is a 99% interval "
+            "for that sample size.",
         ),
         score(
             "validity",
@@ -221,6 +302,7 @@ def fidelity_section(
             ideal="higher",
             fmt="%",
             status="warn" if validity["share"] is not None and validity["share"] < VALIDITY_WARN else "pass",
+            ci=ci[4],
             explain="Share of synthetic cells whose value lies in the training range (numbers, dates) or "
             "among the training categories. Unseen values are not always wrong, but they are "
             "the first thing to check.",
@@ -282,8 +364,8 @@ def _pair_matrix(cols: pd.Index, biv: pd.Series) -> list[list[float | None]]:
     return [[float(x) for x in row] for row in m]
 
 
-def _cramers_v(a: np.ndarray, b: np.ndarray, ka: int, kb: int) -> float:
-    table = np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb).astype(float)
+def _cramers_v_table(counts: np.ndarray, ka: int, kb: int) -> float:
+    table = counts.reshape(ka, kb).astype(float)
     table = table[table.sum(1) > 0][:, table.sum(0) > 0]
     if min(table.shape) < 2:
         return 0.0
@@ -291,18 +373,6 @@ def _cramers_v(a: np.ndarray, b: np.ndarray, ka: int, kb: int) -> float:
     expected = np.outer(table.sum(1), table.sum(0)) / n
     chi2 = ((table - expected) ** 2 / expected).sum()
     return float(np.sqrt(chi2 / n / (min(table.shape) - 1)))
-
-
-def _association_gap(trn: np.ndarray, other: np.ndarray, specs: list) -> float | None:
-    gaps = []
-    m = len(specs)
-    for i in range(m):
-        for j in range(i + 1, m):
-            ki, kj = specs[i].n_bins, specs[j].n_bins
-            gaps.append(
-                abs(_cramers_v(trn[:, i], trn[:, j], ki, kj) - _cramers_v(other[:, i], other[:, j], ki, kj))
-            )
-    return float(np.mean(gaps)) if gaps else None
 
 
 def _validity(train: pd.DataFrame, synthetic: pd.DataFrame) -> dict:

@@ -12,6 +12,7 @@ from ...progress import ProgressLike, as_progress
 from ..report import SECTIONS, Report, read_frame
 from ..scores import jsonable, verdict
 from .columns import check_frame, fresh_columns
+from .sampling import DEFAULT_MAX_ROWS, cap_frame, sampling_statement
 
 __all__ = ["evaluate_table"]
 
@@ -73,6 +74,24 @@ def _same_columns(trn: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> None:
             )
 
 
+def _check_caps(sections: dict[str, dict], max_rows: int, n_train: int) -> dict[str, str]:
+    """What each check of the computed sections samples, in words."""
+    from .detection import DETECTION_ROWS
+
+    out = {}
+    if "fidelity" in sections:
+        n = sections["fidelity"].get("compared_rows")
+        out["accuracy"] = (f"binned counts on {n:,} holdout and {n:,} synthetic rows against {n_train:,} "
+                           "train rows")
+        out["detection"] = f"a classifier on at most {DETECTION_ROWS:,} rows of each side, 2-fold"
+    if "utility" in sections:
+        out["utility"] = str(sections["utility"].get("sampling") or "every row")
+    if "privacy" in sections:
+        out["distances"] = (f"nearest neighbours of at most {max_rows:,} synthetic rows among equally many "
+                            "train and holdout rows")
+    return out
+
+
 def evaluate_table(
     *,
     synthetic: Any,
@@ -89,8 +108,14 @@ def evaluate_table(
     order_by: str | None = None,
     context: list[str] | None = None,
     attacks: int = 2000,
+    max_table_rows: int | None = None,
+    table_rows: dict[str, int] | None = None,
 ) -> Report:
-    """The report for tables (see :func:`simulacra.evaluate` for the arguments)."""
+    """The report for tables (see :func:`simulacra.evaluate` for the arguments).
+
+    ``max_table_rows`` caps each table at that many rows (a seeded sample; ``None``:
+    :data:`~.sampling.DEFAULT_MAX_ROWS`, 0: every row; sequences are never cut). ``table_rows`` gives
+    the full row counts when the caller already sampled while reading (:func:`~.sampling.read_capped`)."""
     from .fidelity import fidelity_section
     from .privacy import privacy_section
     from .utility import utility_section
@@ -102,12 +127,20 @@ def evaluate_table(
         )
     trn, hol = read_frame(train, "train"), read_frame(holdout, "holdout")
     syn = read_frame(synthetic, "synthetic")
+    cap = DEFAULT_MAX_ROWS if max_table_rows is None else max(int(max_table_rows), 0)
+    if sequence_key is not None:
+        cap = 0  # rows of one sequence belong together: a row sample would cut sequences
+    rows = {role: int((table_rows or {}).get(role, len(f)))
+            for role, f in (("train", trn), ("holdout", hol), ("synthetic", syn))}
+    trn, hol, syn = (cap_frame(f, cap, seed, role)
+                     for role, f in (("train", trn), ("holdout", hol), ("synthetic", syn)))
+    used = {"train": len(trn), "holdout": len(hol), "synthetic": len(syn)}
     _same_columns(trn, {"holdout": hol, "synthetic": syn})
     hol, syn = hol[trn.columns], syn[trn.columns]
     # ids and free text are made fresh by any good generator: comparing them only measures that
     # they are new (a fresh id is closer to the training ids than to the holdout's)
     keep = {target, sequence_key, order_by, *(context or [])}
-    fresh = [c for c, k in fresh_columns(trn).items() if k in ("id", "text") and c not in keep]
+    fresh = [c for c, k in fresh_columns(trn, seed).items() if k in ("id", "text") and c not in keep]
     trn, hol, syn = (f.drop(columns=fresh) for f in (trn, hol, syn))
     step = as_progress(progress)
     seq_section = None
@@ -135,7 +168,7 @@ def evaluate_table(
     if "fidelity" in sections:
         step.status("fidelity")
         step(1)
-        out["fidelity"] = fidelity_section(trn, hol, syn, seed=seed, max_rows=max_rows)
+        out["fidelity"] = fidelity_section(trn, hol, syn, seed=seed, max_rows=max_rows, full_rows=rows)
     if "utility" in sections:
         step.status("utility")
         step(1)
@@ -174,6 +207,7 @@ def evaluate_table(
             **({"sequence_key": sequence_key} if sequence_key is not None else {}),
             "task": out.get("utility", {}).get("task"),
         },
+        "sampling": sampling_statement(cap, seed, rows, used, _check_caps(out, max_rows, len(trn))),
         "verdict": decision,
         "sections": out,
     }

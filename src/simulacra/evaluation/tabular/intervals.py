@@ -1,0 +1,41 @@
+"""Intervals for scores computed on a sample of the data: where the score on every row may lie.
+
+A score measured on ``n`` rows differs from the same score on all ``N`` rows by noise and, for
+distances between empirical distributions (``1 - TVD``, Cramér's V gaps), by a bias that shrinks as
+``1/sqrt(n)``. Both are read off the data: the score is computed again on two random halves of the
+sample; the halves' spread gives the noise, their shift from the whole gives the bias, which is then
+carried from ``n`` to ``N`` rows. The intervals are 99% intervals (z = 2.576)."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["Z", "shift_interval", "wilson"]
+
+Z = 2.576
+
+
+def shift_interval(value: float, half_a: float, half_b: float, n: float, n_full: float,
+                   *, rises: bool = True) -> list[float]:
+    """Where ``value`` (on ``n`` rows, ``n`` an effective sample size) lies on ``n_full`` rows, from its
+    values ``half_a`` and ``half_b`` on two random halves of the sample.
+
+    ``rises``: the score grows with the sample (an accuracy: the interval reaches above the value by the
+    bias left at ``n_full`` rows); else its drift has no known direction (a gap: both ways)."""
+    noise = Z * max(abs(half_a - half_b) / 2, 1e-4)
+    halves = (half_a + half_b) / 2
+    # the bias at n rows is (value - halves) / (sqrt(2) - 1); what is left of it at n_full rows
+    bias = abs(value - halves) / (math.sqrt(2) - 1)
+    shift = bias * (1 - math.sqrt(n / n_full)) if n_full > n else 0.0
+    return [value - noise if rises else value - shift - noise, value + shift + noise]
+
+
+def wilson(k: float, n: int, z: float = Z) -> list[float]:
+    """Wilson's interval for a proportion of ``k`` successes in ``n`` trials."""
+    if n <= 0:
+        return [0.0, 1.0]
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return [max(0.0, mid - half), min(1.0, mid + half)]
