@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from ...errors import UsageError
 from ..estimator import init_params
+from .aim import AIMModel
 from .base import CodeModel, Conditions, LeafTable
 from .copula import GaussianCopula
 from .mst import MSTModel
 from .trees import SequentialTrees
 
-REGISTRY: dict[str, type] = {"trees": SequentialTrees, "copula": GaussianCopula, "mst": MSTModel}
+REGISTRY: dict[str, type] = {
+    "trees": SequentialTrees,
+    "copula": GaussianCopula,
+    "mst": MSTModel,
+    "aim": AIMModel,
+}
 DEFAULT_MODEL = "trees"
 # models of the [torch] extra: name -> (module under .deep, class); imported on first use only
 LAZY: dict[str, tuple[str, str]] = {
@@ -59,6 +65,7 @@ def model_params(name: str) -> list[str]:
 
 __all__ = [
     "DEFAULT_MODEL",
+    "AIMModel",
     "LAZY",
     "REGISTRY",
     "CodeModel",

@@ -89,6 +89,62 @@ def _group_sum(v: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return np.bincount(groups, weights=v, minlength=int(groups.max()) + 1 if groups.size else 0)
 
 
+def noisy(counts: np.ndarray, sigma: float, rng: np.random.Generator | None) -> np.ndarray:
+    """``counts`` with Gaussian noise of scale ``sigma`` (exact counts when ``rng`` is None)."""
+    return counts + rng.normal(0.0, sigma, size=counts.shape) if rng is not None else counts
+
+
+def exponential_pick(q: np.ndarray, eps0: float, rng: np.random.Generator | None) -> int:
+    """The exponential mechanism (sensitivity 1, ε₀ for one pick); the arg max without ``rng``."""
+    if rng is None:
+        return int(np.argmax(q))
+    w = np.exp(0.5 * eps0 * (q - q.max()))
+    return int(rng.choice(len(q), p=w / w.sum()))
+
+
+def measure_tree(
+    codes: np.ndarray,
+    cards: list[int],
+    s1: float,
+    s2: float,
+    eps0: float,
+    rng: np.random.Generator | None,
+    bar: Any,
+) -> dict[str, Any]:
+    """MST's three steps on ``codes``: noisy one-ways (σ ``s1``), a spanning tree picked by the
+    exponential mechanism (ε₀ per edge), noisy two-ways of its edges over compressed domains (σ ``s2``).
+    Exact counts and the arg-max tree without ``rng``."""
+    n, m = codes.shape
+    one = []
+    for j in range(m):
+        one.append(noisy(np.bincount(codes[:, j], minlength=cards[j]).astype(float), s1, rng))
+        bar(1)
+    est = [project_simplex(o, float(n)) / max(n, 1) for o in one]
+    scores: dict[tuple[int, int], float] = {}
+    for a in range(m):
+        for b in range(a + 1, m):
+            indep = float(n) * np.outer(est[a], est[b])
+            scores[(a, b)] = float(np.abs(_pair_counts(codes, a, b, cards) - indep).sum())
+        bar(1)
+    comp = list(range(m))
+    edges: list[tuple[int, int]] = []
+    for _ in range(m - 1):
+        cands = [e for e in scores if _find(comp, e[0]) != _find(comp, e[1])]
+        if not cands:
+            break
+        pick = exponential_pick(np.array([scores[e] for e in cands]), eps0, rng)
+        a, b = cands[pick]
+        comp[_find(comp, a)] = _find(comp, b)
+        edges.append((a, b))
+    two = []
+    for a, b in edges:
+        ga, gb = groups_of(one[a], s1), groups_of(one[b], s1)
+        grouped = np.stack([ga[codes[:, a]], gb[codes[:, b]]], axis=1)
+        two.append(noisy(_pair_counts(grouped, 0, 1, [int(ga.max()) + 1, int(gb.max()) + 1]), s2, rng))
+    bar(m)
+    return {"one": one, "two": two, "edges": edges, "sigma_one": s1, "sigma_two": s2}
+
+
 def estimate(measurements: dict[str, Any], cards: list[int], n: int) -> dict[str, Any]:
     """The tree model (root, parents, conditional tables) from noisy measurements alone.
 
@@ -214,43 +270,7 @@ class MSTModel(Estimator):
         else:
             rho, s1, s2, eps0 = math.inf, 0.0, 0.0, math.inf
 
-        def noisy(counts: np.ndarray, sigma: float) -> np.ndarray:
-            return counts + rng.normal(0.0, sigma, size=counts.shape) if rng is not None else counts
-
-        one = []
-        for j in range(m):
-            one.append(noisy(np.bincount(codes[:, j], minlength=self.cards_[j]).astype(float), s1))
-            bar(1)
-        est = [project_simplex(o, float(n)) / max(n, 1) for o in one]
-        scores: dict[tuple[int, int], float] = {}
-        for a in range(m):
-            for b in range(a + 1, m):
-                indep = float(n) * np.outer(est[a], est[b])
-                scores[(a, b)] = float(np.abs(_pair_counts(codes, a, b, self.cards_) - indep).sum())
-            bar(1)
-        comp = list(range(m))
-        edges: list[tuple[int, int]] = []
-        for _ in range(m - 1):
-            cands = [e for e in scores if _find(comp, e[0]) != _find(comp, e[1])]
-            if not cands:
-                break
-            q = np.array([scores[e] for e in cands])
-            if rng is None:
-                pick = int(np.argmax(q))
-            else:  # exponential mechanism, sensitivity 1
-                logits = 0.5 * eps0 * (q - q.max())
-                w = np.exp(logits)
-                pick = int(rng.choice(len(cands), p=w / w.sum()))
-            a, b = cands[pick]
-            comp[_find(comp, a)] = _find(comp, b)
-            edges.append((a, b))
-        two = []
-        for a, b in edges:
-            ga, gb = groups_of(one[a], s1), groups_of(one[b], s1)
-            grouped = np.stack([ga[codes[:, a]], gb[codes[:, b]]], axis=1)
-            two.append(noisy(_pair_counts(grouped, 0, 1, [int(ga.max()) + 1, int(gb.max()) + 1]), s2))
-        bar(m)
-        self.measurements_ = {"one": one, "two": two, "edges": edges, "sigma_one": s1, "sigma_two": s2}
+        self.measurements_ = measure_tree(codes, self.cards_, s1, s2, eps0, rng, bar)
         self.n_ = int(n)
         self._set_tree(estimate(self.measurements_, self.cards_, self.n_))
         self.privacy_ = self._ledger(rho, s1, s2, eps0) if private else None
