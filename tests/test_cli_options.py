@@ -241,6 +241,9 @@ EFFECTS: dict[str, list[Any]] = {
                      CheckedIn(REL + "test_bad_database_requests_are_one_line", "a database fit")],
     "fit --orphans": [Refused([*FIT, "--orphans", "drop"], ("--orphans",)),
                       CheckedIn("test_relational.py::test_orphans_are_refused_or_dropped", "a database fit")],
+    "fit --image-size": [Refused([*FIT, "--image-size", "16"], ("--image-size",)),
+                         CheckedIn("test_images.py::test_cli_image_size_resizes_and_is_refused_for_tables",
+                                   "an image folder")],
     "fit --seed": [Changes(FIT, ["--seed", "5"], lambda r: r.file("m/arrays.npz").read_bytes())],
     "fit --quiet": [Changes(["fit", "{train}", "--out", "m"], ["--quiet"], lambda r: r.out)],
     # sample

@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 # Heavy modules (scikit-learn, scipy) load on first use, so `simulacra --help` starts fast.
 _LAZY = {
     "TabularSynthesizer": "simulacra.tabular",
+    "ImageSynthesizer": "simulacra.images",
     "RelationalSynthesizer": "simulacra.relational",
     "Schema": "simulacra.schema",
     "infer_schema": "simulacra.schema",
@@ -24,6 +25,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from .evaluation.report import evaluate
+    from .images import ImageSynthesizer
     from .relational import RelationalSynthesizer
     from .schema import Schema, infer_schema, load_schema
     from .tabular import TabularSynthesizer
@@ -38,6 +40,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ImageSynthesizer",
     "RelationalSynthesizer",
     "Schema",
     "SimulacraError",
