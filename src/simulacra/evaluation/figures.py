@@ -8,9 +8,11 @@ and every ``id`` scoped by a prefix derived from the figure's content, so that m
 page without id clashes. Text stays text (``svg.fonttype = none``), so figures are small and the page's
 font is used. Output is byte-identical for identical input (fixed ``svg.hashsalt``, no date).
 
-Figures are drawn on a bare :class:`matplotlib.figure.Figure` rendered by the non-interactive backends
-(Agg for layout, SVG for output): pyplot and the global backend are never touched, nothing needs closing,
-and importing this module inside a notebook does not change how the notebook draws its own plots.
+The per-column bar charts, the most numerous figures, are written as SVG elements directly (a fixed,
+small cost each, whatever the column); the others are drawn on a bare
+:class:`matplotlib.figure.Figure` rendered by the non-interactive backends (Agg for layout, SVG for
+output): pyplot and the global backend are never touched, nothing needs closing, and importing this
+module inside a notebook does not change how the notebook draws its own plots.
 
 Palette, the same in every figure: real training data grey, real holdout blue, synthetic orange.
 """
@@ -246,35 +248,90 @@ def marginal_svg(fig_data: Mapping[str, Any], *, legend: bool = True) -> str:
     if len(keep) > MAX_BINS:
         keep = np.sort(keep[np.argsort(-stacked[:, keep].max(axis=0), kind="stable")[:MAX_BINS]])
     labels = [labels[i] for i in keep]
-    m = len(labels)
+    return _bars_svg(column, labels, {k: np.nan_to_num(v[keep]) for k, v in series.items()},
+                     fig_data.get("accuracy"), legend)
 
-    with figure_style():
-        fig = new_figure(*FIGSIZE)
-        ax = fig.add_subplot()
-        width = 0.8 / len(series)
-        x = np.arange(m)
-        handles = []
-        for j, (key, values) in enumerate(series.items()):
-            offset = (j - (len(series) - 1) / 2) * width
-            handles.append(ax.bar(x + offset, np.nan_to_num(values[keep]), width=width,
-                                  color=COLORS[key], linewidth=0, label=SERIES_LABELS[key]))
-        percent_axis(ax.yaxis)
-        ax.yaxis.grid(True)
-        ax.set_ylabel("share of rows")
-        ax.set_xlim(-0.6, m - 0.4)
-        longest = max(len(s) for s in labels)
-        ax.set_xticks(x)
-        if m * max(longest, 3) > 42:
-            ax.set_xticklabels(labels, rotation=35, ha="right", rotation_mode="anchor")
+
+def _esc(text: object) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _nice_step(top: float) -> float:
+    """A tick step of 1, 2 or 5 times a power of ten giving at most five ticks up to ``top``."""
+    raw = max(top, 1e-12) / 5
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def _bars_svg(column: str, labels: list[str], series: dict[str, np.ndarray], acc: Any, legend: bool) -> str:
+    """Grouped bars written as SVG elements directly: a fixed, small cost per figure (a few dozen
+    rectangles and labels), the same drawing rules as the matplotlib figures (palette, fonts, grid)."""
+    width, height = FIGSIZE[0] * 72, FIGSIZE[1] * 72
+    m = len(labels)
+    longest = max(len(x) for x in labels)
+    rotate = m * max(longest, 3) > 42
+    left, right, top = 40.0, 8.0, 18.0
+    bottom = (12 + 2.6 * min(longest, LABEL_CHARS) if rotate else 16.0) + (14.0 if legend else 0.0)
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = float(max((v.max() for v in series.values()), default=0.0)) or 1.0
+    step = _nice_step(peak)
+    y_max = math.ceil(peak / step - 1e-9) * step
+    decimals = max(0, -math.floor(math.log10(step * 100) + 1e-9))
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - v / y_max)
+
+    slot = plot_w / m
+    out = [f'<svg role="img" aria-label="Distribution of {_esc(column)}" xmlns="http://www.w3.org/2000/svg" '
+           f'width="{width:.0f}pt" height="{height:.1f}pt" viewBox="0 0 {width:.0f} {height:.1f}" '
+           f'font-family="DejaVu Sans, sans-serif">',
+           f'<rect width="{width:.0f}" height="{height:.1f}" fill="#ffffff"/>']
+    ticks = [k * step for k in range(int(round(y_max / step)) + 1)]
+    for t in ticks:
+        ty = y(t)
+        text = f"{t * 100:.{decimals}f}%"
+        out.append(f'<line x1="{left:.1f}" x2="{left + plot_w:.1f}" y1="{ty:.1f}" y2="{ty:.1f}" '
+                   f'stroke="{COLORS["grid"]}" stroke-width="0.6"/>')
+        out.append(f'<text x="{left - 4:.1f}" y="{ty + 2.5:.1f}" font-size="7" text-anchor="end" '
+                   f'fill="{COLORS["text"]}">{"0%" if t == 0 else text}</text>')
+    out.append(f'<text transform="translate(10 {top + plot_h / 2:.1f}) rotate(-90)" font-size="7.5" '
+               f'text-anchor="middle" fill="{COLORS["text"]}">share of rows</text>')
+    bar_w = slot * 0.8 / len(series)
+    for j, (key, values) in enumerate(series.items()):
+        offset = (j - (len(series) - 1) / 2) * bar_w
+        rects = []
+        for i, v in enumerate(values):
+            if v <= 0:
+                continue
+            x0 = left + slot * (i + 0.5) + offset - bar_w / 2
+            rects.append(f'<rect x="{x0:.2f}" y="{y(float(v)):.2f}" width="{bar_w:.2f}" '
+                         f'height="{plot_h * float(v) / y_max:.2f}"/>')
+        out.append(f'<g fill="{COLORS[key]}">{"".join(rects)}</g>')
+    base = top + plot_h
+    out.append(f'<line x1="{left:.1f}" x2="{left:.1f}" y1="{top:.1f}" y2="{base:.1f}" stroke="#9ca3af" '
+               f'stroke-width="0.6"/><line x1="{left:.1f}" x2="{left + plot_w:.1f}" y1="{base:.1f}" '
+               f'y2="{base:.1f}" stroke="#9ca3af" stroke-width="0.6"/>')
+    for i, label in enumerate(labels):
+        cx, cy = left + slot * (i + 0.5), top + plot_h + 9
+        if rotate:
+            out.append(f'<text transform="translate({cx:.1f} {cy - 2:.1f}) rotate(-35)" font-size="7" '
+                       f'text-anchor="end" fill="{COLORS["text"]}">{_esc(label)}</text>')
         else:
-            ax.set_xticklabels(labels)
-        ax.tick_params(axis="x", length=0, pad=3)
-        title = truncate_label(column, TITLE_CHARS)
-        acc = fig_data.get("accuracy")
-        if isinstance(acc, int | float) and math.isfinite(acc):
-            ax.set_title(f"accuracy {acc:.1%}", loc="right", fontweight="normal", color=COLORS["muted"],
-                         fontsize=7.5)
-        ax.set_title(title)
-        if legend:
-            add_legend(fig, handles, [h.get_label() for h in handles])
-        return to_svg(fig, f"Distribution of {column}")
+            out.append(f'<text x="{cx:.1f}" y="{cy:.1f}" font-size="7" text-anchor="middle" '
+                       f'fill="{COLORS["text"]}">{_esc(label)}</text>')
+    out.append(f'<text x="{left:.1f}" y="11" font-size="8.5" font-weight="bold" fill="{COLORS["text"]}">'
+               f'{_esc(truncate_label(column, TITLE_CHARS))}</text>')
+    if isinstance(acc, int | float) and math.isfinite(acc):
+        out.append(f'<text x="{left + plot_w:.1f}" y="11" font-size="7.5" text-anchor="end" '
+                   f'fill="{COLORS["muted"]}">accuracy {acc:.1%}</text>')
+    if legend:
+        names = [SERIES_LABELS[k] for k in series]
+        widths = [12 + 4.3 * len(n) + 10 for n in names]
+        x0, ly = (width - sum(widths)) / 2, height - 6
+        for key, name, w in zip(series, names, widths, strict=True):
+            out.append(f'<rect x="{x0:.1f}" y="{ly - 6:.1f}" width="7" height="6" fill="{COLORS[key]}"/>'
+                       f'<text x="{x0 + 10:.1f}" y="{ly:.1f}" font-size="7" fill="{COLORS["text"]}">'
+                       f'{_esc(name)}</text>')
+            x0 += w
+    out.append("</svg>")
+    return "\n".join(out) + "\n"

@@ -53,8 +53,9 @@ __all__ = [
 
 N_ATTACKS = 2000
 CONFIDENCE = 0.95
-# synthetic rows the neighbour searches use (a seeded sample above this; the queries stay exact)
-MAX_CANDIDATES = 50_000
+# synthetic rows the neighbour searches use (a seeded sample above this; the queries stay exact): it
+# bounds the attacks' cost whatever the synthetic table's size
+MAX_CANDIDATES = 20_000
 # retrieval depth before the exact Gower re-ranking
 _RERANK = 24
 # one-hot slots per categorical column in the retrieval embedding (the rest share random directions)

@@ -328,6 +328,10 @@ def pii_leaks(
 # --------------------------------------------------------------------------------------------------
 
 
+# the report's DCR searches among at most this many train and as many holdout rows (a seeded sample)
+DCR_REFERENCE_ROWS = 20_000
+
+
 def privacy_section(
     train: pd.DataFrame,
     holdout: pd.DataFrame,
@@ -343,7 +347,7 @@ def privacy_section(
     PII leaks and (``n_attacks`` > 0) the singling-out, linkability and inference attacks on ``target``
     (else a random column per attack), each beside what real held-out rows show."""
     ims_s, ims_h = identical_match_share(train, synthetic), identical_match_share(train, holdout)
-    d = dcr(train, holdout, synthetic, max_rows=max_rows, seed=seed)
+    d = dcr(train, holdout, synthetic, max_rows=max_rows, max_reference_rows=DCR_REFERENCE_ROWS, seed=seed)
     mia = membership_inference_auc(train, holdout, synthetic, seed=seed)
     leaks = pii_leaks(train, synthetic, pii_columns)
     share, p = d["share_closer_to_train"], d["p_value"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ...errors import DataError, UsageError
 from ...progress import ProgressLike, as_progress
@@ -87,8 +88,12 @@ def _check_caps(sections: dict[str, dict], max_rows: int, n_train: int) -> dict[
     if "utility" in sections:
         out["utility"] = str(sections["utility"].get("sampling") or "every row")
     if "privacy" in sections:
-        out["distances"] = (f"nearest neighbours of at most {max_rows:,} synthetic rows among equally many "
-                            "train and holdout rows")
+        from .attacks import MAX_CANDIDATES
+        from .privacy import DCR_REFERENCE_ROWS
+
+        out["distances"] = (f"nearest neighbours of at most {max_rows:,} synthetic rows among at most "
+                            f"{DCR_REFERENCE_ROWS:,} train and as many holdout rows")
+        out["attacks"] = f"neighbour searches among at most {MAX_CANDIDATES:,} synthetic rows"
     return out
 
 
@@ -165,19 +170,22 @@ def evaluate_table(
     trn, hol, syn = trn[use], hol[use], syn[use]
 
     out: dict[str, dict] = {}
-    if "fidelity" in sections:
-        step.status("fidelity")
-        step(1)
-        out["fidelity"] = fidelity_section(trn, hol, syn, seed=seed, max_rows=max_rows, full_rows=rows)
-    if "utility" in sections:
-        step.status("utility")
-        step(1)
-        out["utility"] = utility_section(trn, hol, syn, target, seed=seed)
-    if "privacy" in sections:
-        step.status("privacy")
-        step(1)
-        out["privacy"] = privacy_section(trn, hol, syn, seed=seed, max_rows=max_rows, pii_columns=pii_columns,
-                                         n_attacks=attacks, target=target)
+    # one thread for OpenMP and BLAS: every check works on capped samples, where threads barely help,
+    # and on a busy machine they wait on one another far longer than they save
+    with threadpool_limits(1):
+        if "fidelity" in sections:
+            step.status("fidelity")
+            step(1)
+            out["fidelity"] = fidelity_section(trn, hol, syn, seed=seed, max_rows=max_rows, full_rows=rows)
+        if "utility" in sections:
+            step.status("utility")
+            step(1)
+            out["utility"] = utility_section(trn, hol, syn, target, seed=seed)
+        if "privacy" in sections:
+            step.status("privacy")
+            step(1)
+            out["privacy"] = privacy_section(trn, hol, syn, seed=seed, max_rows=max_rows,
+                                             pii_columns=pii_columns, n_attacks=attacks, target=target)
     if seq_section is not None:
         out["sequences"] = seq_section
 

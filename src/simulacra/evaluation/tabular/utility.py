@@ -14,6 +14,7 @@ from scipy.stats import spearmanr
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import r2_score, roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from simulacra.errors import DataError
 from simulacra.seeding import derive_rng
@@ -25,6 +26,11 @@ __all__ = ["model_inputs", "tstr", "tstr_auc", "utility_section"]
 
 # a numeric target with more distinct values than this is a regression target
 MAX_CLASSES = 20
+
+# the report's models learn from at most this many rows of the real train split and of the synthetic data
+# (each a seeded sample): their cost stays bounded, and the bootstrap interval over the holdout says how
+# precise the score is
+UTILITY_FIT_ROWS = 50_000
 
 # HistGradientBoosting accepts at most max_bins (255) categories per feature; rarer ones become missing
 _MAX_CATEGORIES = 254
@@ -181,16 +187,35 @@ def tstr(
     seed: int = 0,
     n_boot: int = 200,
     importance: bool = True,
-    max_importance_rows: int = 2_000,
+    max_importance_rows: int = 3_000,
     force_classification: bool = False,
+    max_fit_rows: int | None = None,
 ) -> dict:
     """Train on real and on synthetic, test both on the real holdout.
 
     Returns ``task`` (classification or regression), ``metric`` (roc_auc or r2), ``real``, ``synthetic``,
     ``ratio``, bootstrap 95% intervals over holdout rows (``ci_real``, ``ci_synthetic``, ``ci_ratio``;
     None when ``n_boot`` is 0), and with ``importance`` the permutation importance of every feature for
-    both models plus their Spearman rank agreement.
+    both models plus their Spearman rank agreement. ``max_fit_rows`` caps the rows each model learns
+    from (a seeded sample of each of ``train_real`` and ``synthetic``).
+
+    Models run on one thread: on a busy machine OpenMP's threads wait on one another far longer than
+    they save.
     """
+    if max_fit_rows:
+        rng = derive_rng(seed, "evaluate", "utility", "fit_rows")
+        train_real, synthetic = (
+            f if len(f) <= max_fit_rows else f.iloc[np.sort(rng.choice(len(f), max_fit_rows, replace=False))]
+            for f in (train_real, synthetic)
+        )
+    with threadpool_limits(1):
+        return _tstr(train_real, synthetic, holdout, target, seed=seed, n_boot=n_boot, importance=importance,
+                     max_importance_rows=max_importance_rows, force_classification=force_classification)
+
+
+def _tstr(train_real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, target: str, *,
+          seed: int, n_boot: int, importance: bool, max_importance_rows: int,
+          force_classification: bool) -> dict:
     prep = _prepare(train_real, synthetic, holdout, target)
     if force_classification and prep["task"] == "regression":
         raise DataError(f"target column {target!r} is numeric with many values; ROC-AUC needs classes")
@@ -217,6 +242,27 @@ def tstr(
     return out
 
 
+class _RankedScores:
+    """A binary classifier's scores sorted once, so that the ROC-AUC of any bootstrap resample (rows
+    weighted by how often they were drawn) takes two weighted counts instead of a sort."""
+
+    def __init__(self, scores: np.ndarray, positive: np.ndarray) -> None:
+        _, self.group = np.unique(scores, return_inverse=True)
+        self.n_groups = int(self.group.max()) + 1 if len(scores) else 0
+        self.positive = positive.astype(bool)
+
+    def auc(self, weights: np.ndarray) -> float:
+        """ROC-AUC with each row counted ``weights`` times (ties count one half)."""
+        w = weights.astype("float64")
+        pos = np.bincount(self.group, weights=w * self.positive, minlength=self.n_groups)
+        neg = np.bincount(self.group, weights=w * ~self.positive, minlength=self.n_groups)
+        below = np.cumsum(neg) - neg
+        n_pos, n_neg = pos.sum(), neg.sum()
+        if n_pos == 0 or n_neg == 0:
+            return float("nan")
+        return float((pos * (below + 0.5 * neg)).sum() / (n_pos * n_neg))
+
+
 def _bootstrap(prep: dict, models: dict, n_boot: int, seed: int) -> dict:
     x, y = prep["x"]["holdout"], prep["y"]["holdout"]
     rng = derive_rng(seed, "evaluate", "utility", "bootstrap")
@@ -230,10 +276,13 @@ def _bootstrap(prep: dict, models: dict, n_boot: int, seed: int) -> dict:
         cols = {r: {int(c): i for i, c in enumerate(models[r].classes_)} for r in models}
         k, positive = len(prep["classes"]), prep["positive"]
 
+        ranked = {r: _RankedScores(probas[r][:, cols[r][positive]], y == positive) for r in models} \
+            if k == 2 else {}
+
         def score(role: str, idx: np.ndarray) -> float:
-            yy, pp = y[idx], probas[role][idx]
             if k == 2:
-                return float(roc_auc_score(yy == positive, pp[:, cols[role][positive]]))
+                return ranked[role].auc(np.bincount(idx, minlength=len(y)))
+            yy, pp = y[idx], probas[role][idx]
             aucs = [
                 roc_auc_score(yy == c, pp[:, cols[role][c]])
                 for c in range(k)
@@ -269,7 +318,7 @@ def _importance(prep: dict, models: dict, max_rows: int, seed: int) -> dict:
 
     result = {}
     for role in ("training", "synthetic"):
-        imp = permutation_importance(models[role], x, y, scoring=scorer, n_repeats=3, random_state=seed)
+        imp = permutation_importance(models[role], x, y, scoring=scorer, n_repeats=1, random_state=seed)
         result[role] = imp.importances_mean
     agreement = spearmanr(result["training"], result["synthetic"]).statistic if len(x.columns) > 1 else 1.0
     return {
@@ -300,7 +349,7 @@ def utility_section(
         return _not_computed("No target column was given, so no model was trained.", "Needs --target.",
                              "no target column given (use --target)")
     try:
-        r = tstr(train, synthetic, holdout, target, seed=seed, n_boot=200)
+        r = tstr(train, synthetic, holdout, target, seed=seed, n_boot=200, max_fit_rows=UTILITY_FIT_ROWS)
     except DataError as exc:
         return _not_computed(f"Utility could not be computed: {exc}", "", str(exc))
     metric = "ROC-AUC" if r["metric"] == "roc_auc" else "R²"
@@ -349,7 +398,12 @@ def utility_section(
                 not_computable=None if sp is not None else "importances are constant",
             )
         )
+    fit_rows = {role: min(len(f), UTILITY_FIT_ROWS) for role, f in (("train", train),
+                                                                    ("synthetic", synthetic))}
     return {
+        "sampling": f"models learn from {fit_rows['train']:,} train and {fit_rows['synthetic']:,} synthetic "
+        f"rows (at most {UTILITY_FIT_ROWS:,} each, a seeded sample) and are scored on "
+        f"{len(holdout):,} holdout rows",
         "status": status,
         "summary": f"Trained on synthetic data, the model reaches {r['synthetic']:.3f} {metric} on real "
         f"held-out rows; trained on real data, {r['real']:.3f}.",
