@@ -305,6 +305,13 @@ def t_relational() -> list[str]:
     return ["```text", *doc["results"]["printed"].strip("\n").splitlines(), "```", "", provenance_line(doc)]
 
 
+def t_images() -> list[str]:
+    doc = _load("images")
+    if doc is None:
+        return ["Not run yet: `python benchmarks/images.py`."]
+    return ["```text", *doc["results"]["printed"].strip("\n").splitlines(), "```", "", provenance_line(doc)]
+
+
 def t_privacy() -> list[str]:
     doc = _load("privacy")
     if doc is None:
@@ -381,6 +388,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "scale": t_scale,
     "relational": t_relational,
     "privacy": t_privacy,
+    "images": t_images,
     **{name: (lambda n=name: not_rerun(n)) for name in RERUN},
     "text_generation": t_text_generation,
 }
