@@ -180,6 +180,17 @@ def _quantiles(d: np.ndarray) -> dict[str, float]:
     return {"q05": float(np.quantile(d, 0.05)), "q50": float(np.quantile(d, 0.50))}
 
 
+def _median_ci(values: np.ndarray, z: float = 2.576) -> list[float] | None:
+    """A distribution-free 99% interval for the median of ``values`` (order statistics around n/2)."""
+    v = np.sort(values[np.isfinite(values)])
+    n = len(v)
+    if n < 2:
+        return None
+    half = z * math.sqrt(n) / 2
+    lo, hi = max(int(math.floor(n / 2 - half)), 0), min(int(math.ceil(n / 2 + half)), n - 1)
+    return [float(v[lo]), float(v[hi])]
+
+
 def _nndr_median(d: np.ndarray) -> float:
     if d.shape[1] < 2:
         return float("nan")
@@ -246,6 +257,9 @@ def dcr(
         "dcr_synthetic_holdout": _quantiles(to_hol),
         "dcr_holdout_train": _quantiles(d_hol_trn[:, 0]),
         "nndr": {"synthetic_train": _nndr_median(d_syn_trn), "holdout_train": _nndr_median(d_hol_trn)},
+        "ci": {"dcr_median": _median_ci(to_trn),
+               "nndr": _median_ci((d_syn_trn[:, 0] + _NNDR_EPS) / (d_syn_trn[:, 1] + _NNDR_EPS))
+               if d_syn_trn.shape[1] > 1 else None},
         "histogram": _histogram(to_trn, d_hol_trn[:, 0]),
     }
 
@@ -360,6 +374,11 @@ def privacy_section(
     nndr_s, nndr_h = d["nndr"]["synthetic_train"], d["nndr"]["holdout_train"]
     mia_status = "fail" if mia > MIA_FAIL else "pass"
     leak_total = sum(leaks.values())
+    from .detection import auc_interval
+    from .intervals import wilson
+
+    n_mia = min(len(train), len(holdout), 5_000)
+    ci = d.get("ci", {})
     scores = [
         score(
             "identical_match_share",
@@ -369,6 +388,7 @@ def privacy_section(
             ideal="lower",
             fmt="%",
             status=ims_status,
+            ci=wilson(ims_s * len(synthetic), len(synthetic)),
             explain="Share of synthetic rows that equal a training row in every column; the reference "
             "is the share of real holdout rows that do (people can share every attribute). "
             "Above the reference means copying. Zero does not prove privacy: near-copies pass it.",
@@ -394,6 +414,7 @@ def privacy_section(
             med_h,
             ideal="reference",
             status=ratio_status(med_s, med_h, DISTANCE_WARN) if med_h else "pass",
+            ci=ci.get("dcr_median"),
             explain="Typical distance from a synthetic row to its nearest training row, beside the same "
             "for real holdout rows. Much smaller than the reference means rows hug the training "
             f"data: under {DISTANCE_WARN:.0%} of the reference warns (a reference of 0, where real rows "
@@ -406,6 +427,7 @@ def privacy_section(
             nndr_h,
             ideal="reference",
             status=ratio_status(nndr_s, nndr_h, DISTANCE_WARN) if nndr_h else "pass",
+            ci=ci.get("nndr"),
             explain="Distance to the closest training row divided by the distance to the second closest. "
             "Values near 0 mean a synthetic row sits on one particular real record; under "
             f"{DISTANCE_WARN:.0%} of the real holdout's value warns.",
@@ -418,6 +440,7 @@ def privacy_section(
             0.5,
             ideal="0.5",
             status=mia_status,
+            ci=auc_interval(mia, n_mia, n_mia),
             explain=f"An attacker holding the synthetic data guesses whether a record was used for "
             f"training from its distance to the closest synthetic row. 0.5 = no better than a "
             f"coin; above {MIA_FAIL} fails. Stronger attacks exist: passing is necessary, not "

@@ -8,6 +8,8 @@ its model leans on the same features (permutation importances agree).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
@@ -334,6 +336,15 @@ def _importance(prep: dict, models: dict, max_rows: int, seed: int) -> dict:
 # --------------------------------------------------------------------------------------------------
 
 
+def _spearman_ci(r: float | None, n: int, z: float = 2.576) -> list[float] | None:
+    """A 99% interval for a Spearman correlation over ``n`` features (Fisher's z, Fieller's variance)."""
+    if r is None or n < 5:
+        return None
+    se = math.sqrt(1.06 / (n - 3))
+    c = math.atanh(min(max(r, -0.999999), 0.999999))
+    return [math.tanh(c - z * se), math.tanh(c + z * se)]
+
+
 def _not_computed(summary: str, explain: str, why: str) -> dict:
     """A utility section with no score: what stopped it, as the report shows it."""
     tstr_score = score("tstr", "Train-synthetic, test-real", None, None, ideal="higher", status="n/a",
@@ -392,6 +403,7 @@ def utility_section(
                 1.0,
                 ideal="higher",
                 status="warn" if sp is not None and sp < 0.5 else "pass",
+                ci=_spearman_ci(sp, len(imp.get("features", []))),
                 explain="Whether the model trained on synthetic data relies on the same features as the real "
                 "one (permutation importance on the holdout). Low agreement means right answers "
                 "for wrong reasons.",
