@@ -324,6 +324,11 @@ EFFECTS: dict[str, list[Any]] = {
         Refused([*EVAL, "--attacks", "-5"], ("--attacks",)),
         Refused([*EVAL[:7], "--sections", "fidelity", "--attacks", "100"], ("--attacks",)),
     ],
+    "evaluate --max-rows": [
+        Changes(EVAL, ["--max-rows", "300"], lambda r: [r.json("r.json")["sampling"]["rows_used"],
+                                                        r.json("r.json")["sections"]]),
+        Refused([*EVAL, "--max-rows", "-1"], ("--max-rows",)),
+    ],
     "evaluate --seed": [Changes(EVAL, ["--seed", "1"], lambda r: r.json("r.json")["sections"])],
     "evaluate --quiet": [Changes(EVAL[:-1], ["--quiet"], lambda r: r.out)],
     # demo (a full fit and report on 32,561 rows: run once, by test_cli)
