@@ -51,7 +51,7 @@ TREE_SHARE = 0.5  # share of the mechanism's ρ for MST's tree; the rest goes to
 SELECT_SHARE = 0.1  # share of each round's ρ for picking its triple
 MAX_CELLS = 2_000_000  # triples over more compressed cells are not candidates (time and memory)
 MODEL_ROWS = 50_000  # rows drawn from the current model to estimate a triple's counts
-NOISE_SHARE = 0.25  # a triple's domain is coarsened until its expected noise L1 is this share of n
+NOISE_SHARE = 0.05  # a triple's domain is coarsened until its expected noise L1 is this share of n
 CACHE_CELLS = 20_000_000  # true triple counts kept between rounds, in cells (8 bytes each)
 
 
