@@ -99,6 +99,13 @@ def test_cli_states_the_sampling_at_the_top_of_the_page(splits: dict[str, pd.Dat
     cli = json.loads((tmp_path / "r.json").read_text())
     assert cli["sections"]["fidelity"]["scores"] == api["sections"]["fidelity"]["scores"]
 
+    # 0 reads every row
+    assert _run(["evaluate", *files, "--sections", "fidelity", "--max-rows", "0",
+                 "--json", str(tmp_path / "all.json"), "--quiet"]) == 0
+    every = json.loads((tmp_path / "all.json").read_text())["sampling"]
+    assert every["rows_used"] == every["rows"] == {"train": 16_000, "holdout": 8_000, "synthetic": 16_000}
+    assert every["text"] == "Every row was read (no cap)."
+
     capsys.readouterr()
     assert _run(["evaluate", *files, "--max-rows", "-3", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

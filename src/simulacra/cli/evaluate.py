@@ -75,7 +75,6 @@ def evaluate_cmd(
     With --text-field the rows are texts: diversity, realism, train-synthetic/test-real, leakage."""
     from ..evaluation import SECTIONS, evaluate
     from ..evaluation.text import SECTION_ALIASES, TEXT_SECTIONS
-    from ..io import read_table
 
     if attacks is not None and attacks < 0:
         raise UsageError(f"--attacks must be 0 (no attacks) or a positive number of attacks, got {attacks}")
@@ -136,17 +135,17 @@ def evaluate_cmd(
         return
     from ..evaluation.tabular.sampling import DEFAULT_MAX_ROWS, read_capped
 
-    # a table report samples while it reads (a sequence report keeps every row of its sequences)
+    # a table report samples while it reads (0: every row; a sequence report keeps every row of its
+    # sequences, a text report caps its texts itself)
     cap = 0 if text_field is not None or sequence_key is not None else (
         DEFAULT_MAX_ROWS if max_rows is None else max_rows)
     frames, full_rows = {}, {}
     for role, path in (("train", train), ("holdout", holdout), ("synthetic", synthetic)):
         try:
-            frames[role], full_rows[role] = read_capped(path, cap, seed, role) if cap else (
-                read_table(path), None)
+            frames[role], full_rows[role] = read_capped(path, cap, seed, role)
         except SimulacraError as exc:
             raise type(exc)(f"--{role} {exc}") from None
-    sampled = {"max_table_rows": cap, "table_rows": full_rows} if cap else {}
+    sampled = {} if text_field is not None else {"max_table_rows": cap, "table_rows": full_rows}
     if sequence_key is None and (order_by is not None or context is not None):
         raise UsageError("--order-by and --context need --sequence-key (the column naming each entity)")
     steps = len(chosen) + (sequence_key is not None) if text_field is None else len(TEXT_SECTIONS) + 1
