@@ -21,7 +21,11 @@ def fit_options(model: str, max_minutes: float | None, epsilon: float | None, de
     for name, value in given.items():
         if value is not None and name not in accepted:
             flag = "--" + name.replace("_", "-")
-            which = "the private models (autoregressive, mst)" if name != "max_minutes" else "the deep models"
+            which = (
+                "the private models (autoregressive, mst, aim)"
+                if name != "max_minutes"
+                else "the deep models and aim"
+            )
             raise UsageError(f"{flag} applies to {which} only, not to '{model}'")
     if delta is not None and epsilon is None:
         raise UsageError("--delta needs --epsilon (the privacy budget)")
@@ -50,10 +54,11 @@ def fit(
         ),
     ] = None,
     max_minutes: Annotated[
-        float | None, typer.Option("--max-minutes", help="Deep models: stop training after this long.")
+        float | None,
+        typer.Option("--max-minutes", help="Deep models and aim: stop training after this long."),
     ] = None,
     epsilon: Annotated[
-        float | None, typer.Option("--epsilon", help="autoregressive or mst: fit with DP, this ε.")
+        float | None, typer.Option("--epsilon", help="autoregressive, mst or aim: fit with DP, this ε.")
     ] = None,
     delta: Annotated[float | None, typer.Option("--delta", help="With --epsilon: δ (default 1e-5).")] = None,
     sequence_key: Annotated[
@@ -89,9 +94,19 @@ def fit(
     if is_image_folder(data) or (image_size is not None and Path(data).is_dir()):
         from .images import fit_images, refuse
 
-        refuse({"--schema": schema, "--kind": kind, "--sequence-key": sequence_key, "--order-by": order_by,
-                "--context": context, "--metadata": metadata, "--tables": tables, "--orphans": orphans},
-               "an image folder")
+        refuse(
+            {
+                "--schema": schema,
+                "--kind": kind,
+                "--sequence-key": sequence_key,
+                "--order-by": order_by,
+                "--context": context,
+                "--metadata": metadata,
+                "--tables": tables,
+                "--orphans": orphans,
+            },
+            "an image folder",
+        )
         fit_images(Path(data), out_dir, synthesizer, image_size, max_minutes, epsilon, delta, seed, quiet)
         return
     if image_size is not None:
