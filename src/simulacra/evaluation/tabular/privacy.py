@@ -282,12 +282,14 @@ def membership_inference_auc(
     *,
     max_rows: int = 5_000,
     seed: int = 0,
+    max_synthetic_rows: int | None = None,
 ) -> float:
     """AUC of a distance-based membership-inference attack (0.5 = the attacker learns nothing).
 
     The attacker holds the synthetic data and guesses that a record was in the training data when a
     synthetic row lies close to it. Candidates are equal-sized samples of training rows (members) and
-    holdout rows (non-members); the score is minus the distance to the closest synthetic row.
+    holdout rows (non-members); the score is minus the distance to the closest synthetic row, among at
+    most ``max_synthetic_rows`` synthetic rows (default: four times ``max_rows``).
     """
     check_frame(train)
     holdout = align(train, holdout, "holdout")
@@ -295,7 +297,7 @@ def membership_inference_auc(
     rng = derive_rng(seed, "evaluate", "privacy", "membership")
     n = min(len(train), len(holdout), max_rows)
     members, others = _sample(train, n, rng), _sample(holdout, n, rng)
-    syn = _sample(synthetic, max(max_rows * 4, n), rng)
+    syn = _sample(synthetic, max_synthetic_rows or max(max_rows * 4, n), rng)
     specs = _fit_encoding(train, [train, holdout, synthetic], MAX_CATEGORIES)
     x_syn = _encode(syn, specs)
     d_mem = _nearest(x_syn, _encode(members, specs), 1)[:, 0]
@@ -342,8 +344,11 @@ def pii_leaks(
 # --------------------------------------------------------------------------------------------------
 
 
-# the report's DCR searches among at most this many train and as many holdout rows (a seeded sample)
-DCR_REFERENCE_ROWS = 20_000
+# the report's DCR searches among at most this many train and as many holdout rows (a seeded sample), and
+# its membership inference among at most MIA_SYNTHETIC_ROWS synthetic rows: the cost of the distance
+# checks is bounded whatever the tables' sizes
+DCR_REFERENCE_ROWS = 10_000
+MIA_SYNTHETIC_ROWS = 10_000
 
 
 def privacy_section(
@@ -362,7 +367,8 @@ def privacy_section(
     (else a random column per attack), each beside what real held-out rows show."""
     ims_s, ims_h = identical_match_share(train, synthetic), identical_match_share(train, holdout)
     d = dcr(train, holdout, synthetic, max_rows=max_rows, max_reference_rows=DCR_REFERENCE_ROWS, seed=seed)
-    mia = membership_inference_auc(train, holdout, synthetic, seed=seed)
+    mia = membership_inference_auc(train, holdout, synthetic, seed=seed,
+                                   max_synthetic_rows=MIA_SYNTHETIC_ROWS)
     leaks = pii_leaks(train, synthetic, pii_columns)
     share, p = d["share_closer_to_train"], d["p_value"]
     n = d["n_synthetic"]

@@ -89,10 +89,12 @@ def _check_caps(sections: dict[str, dict], max_rows: int, n_train: int) -> dict[
         out["utility"] = str(sections["utility"].get("sampling") or "every row")
     if "privacy" in sections:
         from .attacks import MAX_CANDIDATES
-        from .privacy import DCR_REFERENCE_ROWS
+        from .privacy import DCR_REFERENCE_ROWS, MIA_SYNTHETIC_ROWS
 
         out["distances"] = (f"nearest neighbours of at most {max_rows:,} synthetic rows among at most "
                             f"{DCR_REFERENCE_ROWS:,} train and as many holdout rows")
+        out["membership"] = (f"at most 5,000 train and 5,000 holdout rows against at most "
+                             f"{MIA_SYNTHETIC_ROWS:,} synthetic rows")
         out["attacks"] = f"neighbour searches among at most {MAX_CANDIDATES:,} synthetic rows"
     return out
 
