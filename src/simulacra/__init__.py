@@ -21,10 +21,12 @@ _LAZY = {
     "infer_schema": "simulacra.schema",
     "load_schema": "simulacra.schema",
     "evaluate": "simulacra.evaluation.report",
+    "finetune": "simulacra.finetune",
 }
 
 if TYPE_CHECKING:
     from .evaluation.report import evaluate
+    from .finetune import finetune
     from .images import ImageSynthesizer
     from .relational import RelationalSynthesizer
     from .schema import Schema, infer_schema, load_schema
@@ -47,6 +49,7 @@ __all__ = [
     "TabularSynthesizer",
     "__version__",
     "evaluate",
+    "finetune",
     "infer_schema",
     "load_schema",
 ]

