@@ -213,6 +213,13 @@ REL_UNITS = "test_relational_units.py::test_the_same_database_on_one_process_loc
 SCALE_RULES = "test_scale.py::test_rules_on_two_local_processes_give_the_same_bytes"
 TEXT_SERVER = "needs an LLM server"
 SEQ_EVAL = "test_sequences.py::test_cli_evaluate_adds_the_sequence_section"
+RT = str(ROOT / "src" / "simulacra" / "text" / "data" / "rt_snippets.csv")  # real snippets, text + label
+FT = ["finetune", RT, "--holdout", RT, "--out", "s", "--quiet"]
+FT_CLI = "test_finetune.py::test_cli_classify_writes_adapter_scores_and_report"
+FT_CHAT = "test_finetune.py::test_chat_student_loss_drops_on_its_own_training_turns"
+FT_ARMS = "test_finetune.py::test_four_arms_from_python"
+FT_CAP = "test_finetune.py::test_time_cap_shorter_than_one_step_is_refused"
+FT_SEED = "test_finetune.py::test_same_seed_same_adapter_bytes"
 
 EFFECTS: dict[str, list[Any]] = {
     "simulacra --debug": [Changes(["fit", "nothere.csv", "--out", "m"], ["--debug"], rc="raised DataError",
@@ -394,6 +401,32 @@ EFFECTS: dict[str, list[Any]] = {
     "text export --system": [Changes(CHAT, ["--system", "Be brief."], lambda r: r.files),
                              Refused([*EXPORT, "--system", "Be brief."], ("--system",))],
     "text export --quiet": [Changes(EXPORT[:-1], ["--quiet"], lambda r: r.out)],
+    # finetune (a run trains a model: its effects are checked in test_finetune.py; refusals come first)
+    "finetune --holdout": [Required(["finetune", RT, "--out", "s"], "--holdout")],
+    "finetune --out": [Required(["finetune", RT, "--holdout", RT], "--out")],
+    "finetune --task": [Refused([*FT, "--task", "translate"], ("--task",)), CheckedIn(FT_CHAT, "a chat run")],
+    "finetune --seeds": [Refused([*FT, "--seeds", "nothere.csv"], ("nothere.csv",)),
+                         CheckedIn(FT_ARMS, "the seeds and both arms")],
+    "finetune --text-field": [Refused([*FT, "--text-field", "review"], ("--text-field", "review")),
+                              Refused([*FT, "--task", "chat", "--text-field", "t"], ("--text-field",)),
+                              CheckedIn(FT_CLI, "a fine-tuning run")],
+    "finetune --target": [Refused([*FT, "--target", "movie_label"], ("--target", "movie_label")),
+                          CheckedIn(FT_CLI, "a fine-tuning run")],
+    "finetune --base": [Refused([*FT, "--base", "nothere"], ("--base",)), CheckedIn(FT_CAP, "a model loads")],
+    "finetune --max-minutes": [Refused([*FT, "--max-minutes", "0"], ("--max-minutes",)),
+                               CheckedIn(FT_CAP, "a training step")],
+    "finetune --epochs": [Refused([*FT, "--epochs", "0"], ("--epochs",)), CheckedIn(FT_CLI, "training")],
+    "finetune --lr": [Refused([*FT, "--lr", "0"], ("--lr",)), CheckedIn(FT_CHAT, "training")],
+    "finetune --batch-size": [Refused([*FT, "--batch-size", "0"], ("--batch-size",)),
+                              CheckedIn(FT_CAP, "training steps")],
+    "finetune --max-seq-len": [Refused([*FT, "--max-seq-len", "8"], ("--max-seq-len",)),
+                               CheckedIn(FT_CLI, "training")],
+    "finetune --threads": [Refused([*FT, "--threads", "0"], ("--threads",)), CheckedIn(FT_CLI, "training")],
+    "finetune --seed": [Refused([*FT, "--seed", "-1"], ("--seed",)), CheckedIn(FT_SEED, "training")],
+    "finetune --show": [Refused([*FT, "--show", "-1"], ("--show",)), CheckedIn(FT_CLI, "answers")],
+    "finetune --overwrite": [CheckedIn(FT_CLI, "a run replaces the folder"),
+                             CheckedIn("test_finetune.py::test_out_folder_with_content_needs_overwrite", "")],
+    "finetune --quiet": [CheckedIn(FT_CLI, "a fine-tuning run")],
 }
 
 

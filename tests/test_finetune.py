@@ -101,11 +101,17 @@ def test_cli_classify_writes_adapter_scores_and_report(
     from safetensors import safe_open
 
     monkeypatch.setenv("SIMULACRA_CACHE_DIR", str(student_cache))  # the bundled base, converted already
+    renamed = {}  # fields named otherwise: --text-field and --target read them
+    for name in ("synthetic", "holdout"):
+        frame = pd.read_csv(inputs[name]).rename(columns={"text": "review", "label": "verdict"})
+        renamed[name] = write(tmp_path / f"{name}_renamed.csv", frame)
     out = tmp_path / "student"
-    rc, _, err = run_cli(
-        ["finetune", inputs["synthetic"], "--holdout", inputs["holdout"], "--out", out, "--show", "2", *QUICK]
-    )
+    out.mkdir()
+    (out / "old.txt").write_text("an earlier run")  # replaced, as --overwrite says
+    args = ["finetune", renamed["synthetic"], "--holdout", renamed["holdout"], "--out", out, "--show", "2"]
+    rc, stdout, err = run_cli([*args, "--text-field", "review", "--target", "verdict", "--overwrite", *QUICK])
     assert rc == 0, err
+    assert stdout == ""  # --quiet
     assert sorted(p.name for p in out.iterdir()) == ["adapters", "student.html", "student.json"]
     data = json.loads((out / "student.json").read_text())
     assert list(data["arms"]) == ["base", "synthetic"]
@@ -116,6 +122,8 @@ def test_cli_classify_writes_adapter_scores_and_report(
         assert acc["interval"][0] <= acc["value"] <= acc["interval"][1]
     assert data["arms"]["synthetic"]["training"]["steps"] == 1
     assert data["settings"]["bundled_base"] and data["settings"]["threads"] == 1
+    assert data["settings"]["max_len"] == 64 and data["settings"]["target"] == "verdict"
+    assert len(data["shown"]) == 2 and all(len(a["answers"]) == 2 for a in data["arms"].values())
     assert "synthetic set" in data["verdict"]["text"]
     page = (out / "student.html").read_text()
     assert "<script" not in page and "http" not in page and data["verdict"]["text"].split(":")[0] in page
