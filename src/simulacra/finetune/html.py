@@ -88,7 +88,7 @@ def render_html(data: dict[str, Any]) -> str:
 <body><h1>Student report: {escape(task)}</h1>
 <p class="verdict {css_class}">{escape(data["verdict"]["text"])}</p>
 <p>Every arm is scored on the same real holdout ({escape(data["data"]["holdout"])}): {escape(what)}.
-Intervals are 95% bootstrap intervals over holdout examples ({len(data["shown"]) and ""}the same resamples for
+Intervals are 95% bootstrap intervals over holdout examples (the same resamples for
 every arm, so differences are paired). Examples: {escape(sizes)}.</p>{labels}
 <h2>Arms</h2><table><tr><th>arm</th><th>trained on</th><th>training</th>{head}</tr>{"".join(rows)}</table>
 <h2>Differences ({escape(data["metric"].replace("_", "-"))})</h2>
