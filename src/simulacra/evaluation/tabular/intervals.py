@@ -2,30 +2,35 @@
 
 A score measured on ``n`` rows differs from the same score on all ``N`` rows by noise and, for
 distances between empirical distributions (``1 - TVD``, Cramér's V gaps), by a bias that shrinks as
-``1/sqrt(n)``. Both are read off the data: the score is computed again on two random halves of the
-sample; the halves' spread gives the noise, their shift from the whole gives the bias, which is then
-carried from ``n`` to ``N`` rows. The intervals are 99% intervals (z = 2.576)."""
+``1/sqrt(n)``. Both are read off the data: the score is computed again on random halves of the sample
+(two ways of halving it); the halves' spread gives the noise, their shift from the whole gives the
+bias, which is then carried from ``n`` to ``N`` rows. The check on every row is itself drawn from the
+data (equally many holdout and synthetic rows, capped samples), so the noise counts twice (``RERUN``).
+The intervals are 99% intervals (z = 2.576)."""
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["Z", "shift_interval", "wilson"]
+__all__ = ["RERUN", "Z", "shift_interval", "wilson"]
 
 Z = 2.576
+RERUN = math.sqrt(2)  # the spread of the difference of two independent draws, in standard errors of one
 
 
-def shift_interval(value: float, half_a: float, half_b: float, n: float, n_full: float,
+def shift_interval(value: float, halves: list[tuple[float, float]], n: float, n_full: float,
                    *, rises: bool = True) -> list[float]:
     """Where ``value`` (on ``n`` rows, ``n`` an effective sample size) lies on ``n_full`` rows, from its
-    values ``half_a`` and ``half_b`` on two random halves of the sample.
+    values on the two halves of each of several random halvings of the sample (``halves``).
 
     ``rises``: the score grows with the sample (an accuracy: the interval reaches above the value by the
     bias left at ``n_full`` rows); else its drift has no known direction (a gap: both ways)."""
-    noise = Z * max(abs(half_a - half_b) / 2, 1e-4)
-    halves = (half_a + half_b) / 2
+    # each halving's difference has twice the variance of a half, four times that of the whole
+    sd = math.sqrt(sum((a - b) ** 2 for a, b in halves) / len(halves)) / 2
+    noise = Z * RERUN * max(sd, 1e-4)
+    mean_half = sum(a + b for a, b in halves) / (2 * len(halves))
     # the bias at n rows is (value - halves) / (sqrt(2) - 1); what is left of it at n_full rows
-    bias = abs(value - halves) / (math.sqrt(2) - 1)
+    bias = abs(value - mean_half) / (math.sqrt(2) - 1)
     shift = bias * (1 - math.sqrt(n / n_full)) if n_full > n else 0.0
     return [value - noise if rises else value - shift - noise, value + shift + noise]
 
@@ -38,4 +43,4 @@ def wilson(k: float, n: int, z: float = Z) -> list[float]:
     den = 1 + z * z / n
     mid = (p + z * z / (2 * n)) / den
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return [max(0.0, mid - half), min(1.0, mid + half)]
+    return [0.0 if k <= 0 else max(0.0, mid - half), 1.0 if k >= n else min(1.0, mid + half)]

@@ -180,8 +180,9 @@ def _quantiles(d: np.ndarray) -> dict[str, float]:
     return {"q05": float(np.quantile(d, 0.05)), "q50": float(np.quantile(d, 0.50))}
 
 
-def _median_ci(values: np.ndarray, z: float = 2.576) -> list[float] | None:
-    """A distribution-free 99% interval for the median of ``values`` (order statistics around n/2)."""
+def _median_ci(values: np.ndarray, z: float = 2.576 * math.sqrt(2)) -> list[float] | None:
+    """A distribution-free 99% interval for the median of ``values`` (order statistics around n/2), wide
+    enough for the median of a second, independent sample (hence the square root of two)."""
     v = np.sort(values[np.isfinite(values)])
     n = len(v)
     if n < 2:
@@ -372,7 +373,8 @@ def privacy_section(
     leaks = pii_leaks(train, synthetic, pii_columns)
     share, p = d["share_closer_to_train"], d["p_value"]
     n = d["n_synthetic"]
-    half = 1.96 * math.sqrt(max(share * (1 - share), 1e-12) / max(n, 1))
+    # 99%, for the share of the same check run again on other (or every) rows: two draws, twice the variance
+    half = 2.576 * math.sqrt(2) * math.sqrt(max(share * (1 - share), 1e-12) / max(n, 1))
     # identical matches fail only when clearly above what a fresh real sample shows
     ims_tol = 3 * math.sqrt(max(ims_h, 1.0 / len(holdout)) / max(len(synthetic), 1))
     ims_status = "fail" if ims_s > ims_h + ims_tol else "pass"
@@ -446,7 +448,7 @@ def privacy_section(
             0.5,
             ideal="0.5",
             status=mia_status,
-            ci=auc_interval(mia, n_mia, n_mia),
+            ci=auc_interval(mia, n_mia, n_mia, z=2.576 * math.sqrt(2)),
             explain=f"An attacker holding the synthetic data guesses whether a record was used for "
             f"training from its distance to the closest synthetic row. 0.5 = no better than a "
             f"coin; above {MIA_FAIL} fails. Stronger attacks exist: passing is necessary, not "
