@@ -424,6 +424,7 @@ EFFECTS: dict[str, list[Any]] = {
     "finetune --threads": [Refused([*FT, "--threads", "0"], ("--threads",)), CheckedIn(FT_CLI, "training")],
     "finetune --seed": [Refused([*FT, "--seed", "-1"], ("--seed",)), CheckedIn(FT_SEED, "training")],
     "finetune --show": [Refused([*FT, "--show", "-1"], ("--show",)), CheckedIn(FT_CLI, "answers")],
+    "finetune --merge": [Refused([*FT, "--merge", "seeds"], ("--merge", "synthetic")), CheckedIn(FT_CLI, "")],
     "finetune --overwrite": [CheckedIn(FT_CLI, "a run replaces the folder"),
                              CheckedIn("test_finetune.py::test_out_folder_with_content_needs_overwrite", "")],
     "finetune --quiet": [CheckedIn(FT_CLI, "a fine-tuning run")],

@@ -97,6 +97,7 @@ def test_cli_classify_writes_adapter_scores_and_report(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    import torch
     from peft import PeftModel
     from safetensors import safe_open
 
@@ -109,10 +110,11 @@ def test_cli_classify_writes_adapter_scores_and_report(
     out.mkdir()
     (out / "old.txt").write_text("an earlier run")  # replaced, as --overwrite says
     args = ["finetune", renamed["synthetic"], "--holdout", renamed["holdout"], "--out", out, "--show", "2"]
-    rc, stdout, err = run_cli([*args, "--text-field", "review", "--target", "verdict", "--overwrite", *QUICK])
+    fields = ["--text-field", "review", "--target", "verdict"]
+    rc, stdout, err = run_cli([*args, *fields, "--overwrite", "--merge", "synthetic", *QUICK])
     assert rc == 0, err
     assert stdout == ""  # --quiet
-    assert sorted(p.name for p in out.iterdir()) == ["adapters", "student.html", "student.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["adapters", "merged", "student.html", "student.json"]
     data = json.loads((out / "student.json").read_text())
     assert list(data["arms"]) == ["base", "synthetic"]
     assert data["labels"] == ["fresh", "rotten"]
@@ -131,9 +133,17 @@ def test_cli_classify_writes_adapter_scores_and_report(
     assert not list(adapter.glob("*.bin")) and not list(adapter.glob("*.pt"))
     with safe_open(str(adapter / "adapter_model.safetensors"), "pt") as f:
         assert any("lora_A" in k for k in f.keys())  # noqa: SIM118 - not a dict
-    model, _ = base_model.load_base(base_dir)
+    model, tokenizer = base_model.load_base(base_dir)
     peft_model = PeftModel.from_pretrained(model, str(adapter))  # loadable by peft as is
     assert sum("lora_" in n for n, _ in peft_model.named_parameters()) > 0
+    merged, _ = base_model.load_base(out / "merged")  # --merge: a plain model folder, the same function
+    ids = torch.tensor([tokenizer("A quiet, moving film.")["input_ids"]])
+    with torch.no_grad():
+        adapted, folded = peft_model(input_ids=ids).logits, merged(input_ids=ids).logits
+        with peft_model.disable_adapter():
+            plain = peft_model(input_ids=ids).logits
+    assert torch.allclose(adapted, folded, atol=1e-3)  # the merged weights are the adapted model
+    assert not torch.allclose(adapted, plain, atol=1e-4)  # and the adapter changed it
 
 
 def test_four_arms_from_python(inputs: dict[str, Path], base_dir: Path, tmp_path: Path) -> None:

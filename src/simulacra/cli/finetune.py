@@ -54,6 +54,10 @@ def finetune_cmd(
     show: Annotated[
         int, typer.Option("--show", help="Held-out prompts answered by each arm side by side.")
     ] = 3,
+    merge: Annotated[
+        str | None,
+        typer.Option("--merge", help="Also write this arm's adapter merged into the weights (merged/)."),
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an --out folder that holds something.")
     ] = False,
@@ -85,6 +89,7 @@ def finetune_cmd(
             threads=threads,
             seed=seed,
             show=show,
+            merge=merge,
             overwrite=overwrite,
             progress=progress,
         )
@@ -99,4 +104,5 @@ def finetune_cmd(
             s = entry["scores"][m]
             parts.append(f"{m} {s['value']:.3f} [{s['interval'][0]:.3f}, {s['interval'][1]:.3f}]")
         out.print(f"  {arm:<10} " + "  ".join(parts), markup=False)
-    out.print(f"wrote {output}/ (adapters/, student.json, student.html)", markup=False)
+    merged = f", merged/ ({merge})" if merge else ""
+    out.print(f"wrote {output}/ (adapters/{merged}, student.json, student.html)", markup=False)

@@ -99,6 +99,7 @@ def finetune(
     threads: int = 1,
     seed: int = 0,
     show: int = 3,
+    merge: str | None = None,
     overwrite: bool = False,
     progress: ProgressLike = None,
 ) -> StudentResult:
@@ -130,6 +131,10 @@ def finetune(
     if "seeds" in train:
         train["both"] = train["seeds"] + train["synthetic"]
     arms = [a for a in ARMS if a == "base" or a in train]
+    if merge is not None and merge not in arms[1:]:
+        raise UsageError(f"--merge {merge!r}: choose a trained arm ({', '.join(arms[1:])})")
+    if merge is not None and out is None:
+        raise UsageError("--merge writes a model folder: give --out too")
     out_path = Path(out) if out is not None else None
     if out_path is not None:
         check_out(out_path, overwrite)
@@ -137,7 +142,10 @@ def finetune(
     base_model.require_extra()
     base_dir = base_model.check_base(Path(base)) if base is not None else None
     if base_dir is None:
-        prog.start(None, "converting the bundled SmolLM2-135M-Instruct (once)")
+        if not (base_model.default_base_dir() / "config.json").is_file():
+            prog.start(
+                None, f"converting the bundled SmolLM2-135M-Instruct into {base_model.default_base_dir()}"
+            )
         base_dir = base_model.convert_bundled()
     settings = TrainSettings(
         epochs=epochs, lr=lr, batch_size=batch_size, max_len=max_seq_len, max_seconds=max_minutes * 60
@@ -149,7 +157,9 @@ def finetune(
         shutil.rmtree(tmp, ignore_errors=True)
     try:
         with base_model.threads(threads):
-            data = _run_arms(arms, train, held, labels, task, base_dir, settings, seed, show, tmp, prog)
+            data = _run_arms(
+                arms, train, held, labels, task, base_dir, settings, seed, show, tmp, prog, merge
+            )
         data["settings"] = {
             "task": task,
             "base": str(base_dir),
@@ -157,6 +167,7 @@ def finetune(
             "threads": threads,
             "seed": seed,
             "max_minutes_per_arm": max_minutes,
+            "merged": merge,
             "text_field": text_field if task == "classify" else None,
             "target": target if task == "classify" else None,
             **asdict(settings),
@@ -194,6 +205,7 @@ def _run_arms(
     show: int,
     tmp: Path | None,
     prog: Any,
+    merge: str | None = None,
 ) -> dict[str, Any]:
     model, tokenizer = base_model.load_base(base_dir)
     idx = scoring.resamples(len(held), derive_rng(seed, "finetune", "bootstrap"))
@@ -231,6 +243,9 @@ def _run_arms(
             entry["training"] = asdict(log)
             if tmp is not None:
                 student.save_pretrained(tmp / "adapters" / arm, safe_serialization=True)
+            if arm == merge and tmp is not None:  # the adapter folded into the weights: a plain model folder
+                student.merge_and_unload().save_pretrained(tmp / "merged", safe_serialization=True)
+                tokenizer.save_pretrained(tmp / "merged")
             del student
         results[arm] = entry
     metric, sign = METRIC[task]
