@@ -104,7 +104,13 @@ def finetune(
     progress: ProgressLike = None,
 ) -> StudentResult:
     """Fine-tune a small student (LoRA) on the synthetic set, the real seeds and both, and score every arm
-    and the untouched base model on the real ``holdout``. ``max_minutes`` caps each arm's training."""
+    and the untouched base model on the real ``holdout``. ``max_minutes`` caps each arm's training.
+
+    classify: ``synthetic``, ``seeds`` and ``holdout`` are table files, DataFrames or lists of dicts with
+    ``text_field`` and ``target``; chat: JSONL files or lists of ``{"messages": [...]}`` or
+    ``{"turns": [...]}``.
+    With ``out``, writes ``adapters/<arm>/`` (peft, safetensors), ``student.json``, ``student.html`` and,
+    with ``merge``, that arm merged into a plain model folder ``merged/``."""
     check_settings(task, max_minutes, epochs, lr, batch_size, max_seq_len, threads, seed, show)
     prog = as_progress(progress)
     # the data first: every problem is found before a model loads
