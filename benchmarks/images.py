@@ -39,9 +39,9 @@ PACKAGES = ["torch", "scikit-learn", "numpy", "pillow", "prdc", "mlxtend"]
 SEED = 0
 FIT_MINUTES = 10.0
 # chosen by --tune on a split of the digits train part (see the module docstring)
-DIFFUSION = {
-    "digits": {"epochs": 400, "batch_size": 128, "channels": 16, "guidance": 1.0, "sample_steps": 25},
-    "mnist5k": {"epochs": 400, "batch_size": 128, "channels": 16, "guidance": 1.0, "sample_steps": 25},
+DIFFUSION = {  # the model's defaults, written out
+    "digits": {"epochs": 300, "batch_size": 128, "channels": 16, "guidance": 1.0, "sample_steps": 25},
+    "mnist5k": {"epochs": 300, "batch_size": 128, "channels": 16, "guidance": 1.0, "sample_steps": 25},
 }
 TARGETS = {
     "tstr_ratio": 0.95,  # train-on-synthetic accuracy / train-on-real, at least
@@ -210,11 +210,24 @@ def targets(models: dict, small: bool) -> dict:
 
 
 def tune() -> None:
-    """Score diffusion settings on a split of the digits train part (never the test part)."""
+    """Score diffusion settings on a split of the digits train part (never the test part).
+
+    What it showed (digits, 1,010 images learned, 337 scored; 2 busy cores): guidance above 1 raises
+    the Fréchet distance (1.5: ×1.5-2, 3.0: ×4) for little label fidelity; a 32-channel network
+    trains too slowly for 10 minutes; with 16 channels more epochs lower the Fréchet distance (200:
+    0.60, 300: 0.48; the baseline 0.90) and raise the DCR share (0.52, 0.56); dropout 0.1 in the
+    residual blocks changed neither beyond noise (0.51, 0.56). Kept: 300 epochs, 16 channels, guidance 1,
+    25 DDIM steps (50 scored the same at half the speed).
+    """
+    base = {"batch_size": 128, "channels": 16, "sample_steps": 25, "patience": 400}
     grid = [
-        {"epochs": 400, "batch_size": 128, "channels": 16, "guidance": g, "sample_steps": 25}
-        for g in (1.0, 1.5)
-    ] + [{"epochs": 150, "batch_size": 128, "channels": 32, "guidance": 1.0, "sample_steps": 25}]
+        {**base, "epochs": 200, "guidance": 1.0},
+        {**base, "epochs": 300, "guidance": 1.0},
+        {**base, "epochs": 300, "guidance": 1.25},
+        {**base, "epochs": 300, "guidance": 1.0, "dropout": 0.1},
+        {**base, "epochs": 400, "guidance": 1.5},
+        {**base, "epochs": 120, "guidance": 1.5, "channels": 32},
+    ]
     for params in [None, *grid]:
         model = "pca" if params is None else "diffusion"
         r = run_one("digits", model, FIT_MINUTES, tune=True, params=params or {})

@@ -57,7 +57,7 @@ def _assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str)
 def test_fit_reports_epochs_with_time_left_and_samples_each_class(digits) -> None:
     images, labels = digits
     notes = Notes()
-    s = ImageSynthesizer("diffusion", seed=0, **FAST).fit(images, labels, progress=notes)
+    s = ImageSynthesizer("diffusion", seed=0, **FAST, guidance=2.0).fit(images, labels, progress=notes)
     assert len(notes.lines) == FAST["epochs"] and all("left" in line for line in notes.lines)
     report = s.model_.report_
     assert report["epochs_run"] == FAST["epochs"] and report["history"][-1][1] < report["history"][0][1]
