@@ -103,7 +103,7 @@ def evaluate_cmd(
 
         given = {"--target": target, "--sequence-key": sequence_key, "--order-by": order_by,
                  "--context": context, "--text-field": text_field, "--metadata": metadata}
-        refuse({**given, "--attacks": attacks}, "image folders")
+        refuse({**given, "--attacks": attacks, "--max-rows": max_rows}, "image folders")
         report = evaluate_images(synthetic, train, holdout, chosen, seed, quiet)
         _finish(report, out_html, out_json, strict, quiet)
         return
