@@ -13,8 +13,9 @@ What the test changes in a command, and why (everything else runs as written):
   runs once more against a local OpenAI-compatible server (``tests/support/localserver.py``) standing in for
   the model or the server the line names, so that the file it names is written and the commands that read
   it (``--resume``, ``export``, ``evaluate``) run as written;
-- ``-n`` of ``rules`` and ``sample`` is capped at ``ROWS_CAP`` and a deep model's training at
-  ``--max-minutes 0.5``: those sizes illustrate scale, they are not what this test checks;
+- ``-n`` of ``rules`` and ``sample`` is capped at ``ROWS_CAP``, and a deep model's training (or any ``fit`` or
+  ``finetune`` that names ``--max-minutes``) at ``--max-minutes 0.5``: those sizes illustrate scale, they
+  are not what this test checks;
 - ``/shared/`` (a cluster's shared file system) is a folder of the working copy; ``--engine ray`` starts a
   local Ray, as simulacra does when no cluster is found (``RAY_ADDRESS=local``: never one that another test
   started beside this one);
@@ -46,7 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 SHELL_LANGS = {"bash", "sh", "shell", "console"}
 TORCH_PIN = "torch==2.13.0"
-TORCH_EXTRAS = {"torch", "embeddings", "dev", "all"}  # extras whose requirements pull torch
+TORCH_EXTRAS = {"torch", "embeddings", "finetune", "dev", "all"}  # extras whose requirements pull torch
 DEEP_MODELS = {"autoregressive", "diffusion", "gan"}
 ROWS_CAP = 20_000
 DEEP_MINUTES = "0.5"
@@ -277,7 +278,9 @@ def adapt(argv: list[str], server_url: str) -> list[Run]:
         n = _option(argv, "-n", "--rows")
         if n is not None and n.isdigit() and int(n) > ROWS_CAP:
             argv = _set_option(argv, ("-n", "--rows"), str(ROWS_CAP))
-    if argv[:2] == ["simulacra", "fit"] and _option(argv, "--model", "--synthesizer", "-s") in DEEP_MODELS:
+    trains = argv[:2] in (["simulacra", "fit"], ["simulacra", "finetune"])
+    deep = _option(argv, "--model", "--synthesizer", "-s") in DEEP_MODELS
+    if trains and (deep or _option(argv, "--max-minutes") is not None):
         argv = _set_option(argv, ("--max-minutes",), DEEP_MINUTES)
     outputs = [v for v in (_option(argv, "--out", "-o"), _option(argv, "--json")) if v]
     if argv[:2] == ["simulacra", "demo"] and not outputs:
@@ -345,6 +348,10 @@ def test_adapting_a_command_keeps_it_and_adds_only_what_the_docstring_says() -> 
     assert big.argv == ["simulacra", "rules", "payments", "-n", str(ROWS_CAP), "--out", "shared/pay/"]
     (deep,) = adapt(["simulacra", "fit", "a.csv", "--model", "gan", "--max-minutes", "5", "--out", "m/"], url)
     assert _option(deep.argv, "--max-minutes") == DEEP_MINUTES
+    (student,) = adapt(["simulacra", "finetune", "s.jsonl", "--max-minutes", "15", "--out", "st/"], url)
+    assert _option(student.argv, "--max-minutes") == DEEP_MINUTES and student.outputs == ["st/"]
+    (trees,) = adapt(["simulacra", "fit", "a.csv", "--out", "m/"], url)
+    assert trees.argv == ["simulacra", "fit", "a.csv", "--out", "m/"]  # nothing added where nothing is capped
     with pytest.raises(AssertionError, match="shell syntax"):
         shell_commands(1, ["simulacra rules s.yaml --format parquet|csv"])
 
