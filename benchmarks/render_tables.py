@@ -378,6 +378,28 @@ def t_text_generation() -> list[str]:
     return [*rows, "", provenance_line(doc)]
 
 
+def t_finetune() -> list[str]:
+    doc = _load("finetune")
+    if doc is None:
+        return ["Not run yet: `python benchmarks/finetune.py`."]
+    r = doc["results"]
+
+    def ci(m: dict) -> str:
+        lo, hi = m["interval"]
+        return f"{m['value']:.3f} [{lo:.3f}, {hi:.3f}]"
+
+    rows = []
+    for arm, a in r["arms"].items():
+        trained = "none" if not a.get("steps") else f"{a['steps']} steps, {a['train_seconds']:.0f} s"
+        if a.get("stopped_by_time_cap"):
+            trained += " (time cap hit)"
+        rows.append([arm, trained, ci(a["accuracy"]), ci(a["macro_f1"])])
+    head = ["arm", "training", "accuracy (95% interval)", "macro-F1 (95% interval)"]
+    d = r["data"]
+    data = f"{d['seeds']} real seeds, {d['synthetic']} synthetic, {d['holdout']} real held out."
+    return [*_md(head, rows), "", data + " " + r["verdict"], "", provenance_line(doc)]
+
+
 TABLES: dict[str, Callable[[], list[str]]] = {
     "tabular_headline": t_tabular_headline,
     "tabular_main": t_tabular_main,
@@ -389,6 +411,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "relational": t_relational,
     "privacy": t_privacy,
     "images": t_images,
+    "finetune": t_finetune,
     **{name: (lambda n=name: not_rerun(n)) for name in RERUN},
     "text_generation": t_text_generation,
 }
