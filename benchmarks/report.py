@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from provenance import Run
+from provenance import Opt, Run
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = HERE / "results" / "report.json"
@@ -106,7 +106,7 @@ SCHEMA = {
         "qa_holdout": bool,
         "output": str,
         "keep": (str, None),
-        "no_scale": bool,
+        "no_scale": Opt(bool),  # absent in runs from before the at-scale targets
     },
     "machine": {
         "cpu_count": int,
@@ -122,8 +122,8 @@ SCHEMA = {
     "speed": {"*": {"*": Any}},
     "agreement": {"*": Any},
     "privacy": {"*": {"*": Any}},
-    "tables": {"*": Any},
-    "million": {"*": Any},
+    "tables": Opt({"*": Any}),
+    "million": Opt({"*": Any}),
     "waited_for_quiet_s": {"*": float},
     "targets": [{"*": Any}],
     "printed": str,
