@@ -23,6 +23,7 @@ pytest.importorskip("peft")
 pytest.importorskip("transformers")
 
 from simulacra.cli.main import main  # noqa: E402
+from simulacra.errors import DataError  # noqa: E402
 from simulacra.finetune import base as base_model  # noqa: E402
 
 DATA = Path(str(files("simulacra.text") / "data"))
@@ -279,3 +280,46 @@ def test_out_folder_with_content_needs_overwrite(inputs: dict[str, Path], tmp_pa
         ["finetune", inputs["synthetic"], "--holdout", inputs["holdout"], "--out", out, "--quiet"]
     )
     assert rc == 2 and "--overwrite" in err and (out / "keep.txt").read_text() == "mine"
+
+
+def test_chat_reads_what_simulacra_text_writes(tmp_path: Path) -> None:
+    """`simulacra text` keeps the spec's role names (customer, agent) and maps them in
+    `_meta.chat_roles`; the chat student reads those conversations with the mapped roles."""
+    from support.localserver import LocalServer
+
+    from simulacra.finetune.data import read_chat
+
+    out = tmp_path / "support.jsonl"
+    spec = Path(__file__).resolve().parents[1] / "examples" / "support-chat.yaml"
+    with LocalServer(latency=0.0, seed=0) as server:
+        rc, _, err = run_cli(
+            [
+                "text",
+                spec,
+                "-n",
+                "3",
+                "--backend",
+                "openai",
+                "--base-url",
+                server.url,
+                "--model",
+                "stub",
+                "--out",
+                out,
+                "--quiet",
+            ]
+        )
+    assert rc == 0, err
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {m["role"] for r in records for m in r["messages"]} <= {"customer", "agent"}
+    examples = read_chat(out, "synthetic")
+    assert len(examples) == 3
+    for ex, rec in zip(examples, records, strict=True):
+        roles = [r for r, _ in ex.messages]
+        assert set(roles) <= {"user", "assistant"} and roles[-1] == "assistant"
+        mapped = [rec["_meta"]["chat_roles"][m["role"]] for m in rec["messages"]]
+        assert roles == mapped[: len(roles)]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"messages": [{"role": "customer", "content": "hi"}]}) + "\n")
+    with pytest.raises(DataError, match="_meta.chat_roles"):
+        read_chat(bad, "synthetic")

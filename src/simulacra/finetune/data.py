@@ -109,17 +109,18 @@ def read_chat(source: Any, what: str) -> list[Example]:
     examples = []
     for n, rec in enumerate(_records(source, name), 1):
         if isinstance(rec, dict) and isinstance(rec.get("messages"), list):
+            # `simulacra text` keeps the spec's own role names (customer, agent) and their chat roles
+            meta = rec.get("_meta") if isinstance(rec.get("_meta"), dict) else {}
+            chat_roles = meta.get("chat_roles") if isinstance(meta.get("chat_roles"), dict) else {}
             msgs = []
             for m in rec["messages"]:
-                if (
-                    not isinstance(m, dict)
-                    or m.get("role") not in ROLES
-                    or not isinstance(m.get("content"), str)
-                ):
+                role = chat_roles.get(m.get("role"), m.get("role")) if isinstance(m, dict) else None
+                if role not in ROLES or not isinstance(m.get("content"), str):
                     raise DataError(
-                        f"{name}: line {n}: each message needs a role ({'/'.join(ROLES)}) and content"
+                        f"{name}: line {n}: each message needs a role ({'/'.join(ROLES)}, or one that "
+                        "_meta.chat_roles maps to them) and content"
                     )
-                msgs.append((m["role"], m["content"]))
+                msgs.append((role, m["content"]))
         elif isinstance(rec, dict) and isinstance(rec.get("turns"), list):
             if not all(isinstance(t, str) for t in rec["turns"]):
                 raise DataError(f"{name}: line {n}: 'turns' must be strings (user, assistant, user, ...)")
