@@ -23,6 +23,7 @@ from ..seeding import derive_rng
 from . import base as base_model
 from . import scoring
 from .data import check_labels, classify_examples, name_of, read_chat, read_classify
+from .teacher import check_teacher, codes, summarise, teacher_answers
 from .train import TrainSettings, train_arm
 
 TASKS = ("classify", "chat")
@@ -101,6 +102,10 @@ def finetune(
     show: int = 3,
     merge: str | None = None,
     overwrite: bool = False,
+    teacher: Any = None,
+    teacher_model: str | None = None,
+    teacher_api: str | None = None,
+    teacher_structured: str | None = None,
     progress: ProgressLike = None,
 ) -> StudentResult:
     """Fine-tune a small student (LoRA) on the synthetic set, the real seeds and both, and score every arm
@@ -110,8 +115,14 @@ def finetune(
     ``text_field`` and ``target``; chat: JSONL files or lists of ``{"messages": [...]}`` or
     ``{"turns": [...]}``.
     With ``out``, writes ``adapters/<arm>/`` (peft, safetensors), ``student.json``, ``student.html`` and,
-    with ``merge``, that arm merged into a plain model folder ``merged/``."""
+    with ``merge``, that arm merged into a plain model folder ``merged/``.
+
+    ``teacher`` (classify): the generating model, ``"embedded"``, an OpenAI-compatible server URL or a
+    :mod:`simulacra.text` backend, asked every held-out text first; each arm's errors are then compared
+    with its errors (``teacher_model``, ``teacher_api``, ``teacher_structured``: as ``simulacra text``'s
+    ``--model``, ``--api``, ``--structured``)."""
     check_settings(task, max_minutes, epochs, lr, batch_size, max_seq_len, threads, seed, show)
+    check_teacher(teacher, teacher_model, teacher_api, teacher_structured, task)
     prog = as_progress(progress)
     # the data first: every problem is found before a model loads
     labels: list[str] = []
@@ -147,6 +158,13 @@ def finetune(
 
     base_model.require_extra()
     base_dir = base_model.check_base(Path(base)) if base is not None else None
+    asked = None
+    if teacher is not None:  # before any training: a teacher that cannot answer stops the run early
+        shot_pairs = train_pairs.get("seeds", train_pairs["synthetic"])
+        asked = teacher_answers(
+            teacher, [t for t, _ in hold_pairs], labels, shot_pairs, seed=seed, progress=prog,
+            model=teacher_model, api=teacher_api, structured=teacher_structured, threads=threads,
+        )
     if base_dir is None:
         if not (base_model.default_base_dir() / "config.json").is_file():
             prog.start(
@@ -164,7 +182,7 @@ def finetune(
     try:
         with base_model.threads(threads):
             data = _run_arms(
-                arms, train, held, labels, task, base_dir, settings, seed, show, tmp, prog, merge
+                arms, train, held, labels, task, base_dir, settings, seed, show, tmp, prog, merge, asked
             )
         data["settings"] = {
             "task": task,
@@ -212,6 +230,7 @@ def _run_arms(
     tmp: Path | None,
     prog: Any,
     merge: str | None = None,
+    asked: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     model, tokenizer = base_model.load_base(base_dir)
     idx = scoring.resamples(len(held), derive_rng(seed, "finetune", "bootstrap"))
@@ -219,6 +238,8 @@ def _run_arms(
     results: dict[str, Any] = {}
     boots: dict[str, dict[str, np.ndarray]] = {}
     y = np.array([labels.index(ex.label) for ex in held]) if task == "classify" else None
+    t = codes(asked["predictions"], labels) if asked is not None else None
+    overlaps: dict[str, dict[str, Any]] = {}
     for arm in arms:
         started = time.monotonic()
         log = None
@@ -237,6 +258,9 @@ def _run_arms(
             scores = scoring.classify_scores(y, p, len(labels), idx)
             entry["predictions"] = preds
             entry["answers"] = preds[: len(shown)]
+            if t is not None:
+                overlaps[arm] = scoring.teacher_overlap(y, p, t, len(labels), idx)
+                entry["teacher"] = {k: v for k, v in overlaps[arm].items() if k != "_boot"}
         else:
             losses = scoring.chat_token_losses(
                 student, tokenizer, held, settings.max_len, settings.batch_size, prog
@@ -256,6 +280,7 @@ def _run_arms(
         results[arm] = entry
     metric, sign = METRIC[task]
     comparisons = _comparisons(results, boots, metric)
+    extra = {"teacher": summarise(asked, overlaps, y, t, labels, idx)} if asked is not None else {}
     return {
         "task": task,
         "labels": labels,
@@ -264,6 +289,7 @@ def _run_arms(
         "verdict": _verdict(comparisons, metric, sign),
         "shown": [{"prompt": ex.prompt[-1][1], "reference": ex.messages[-1][1]} for ex in shown],
         "metric": metric,
+        **extra,
     }
 
 

@@ -112,6 +112,60 @@ def classify_scores(y: np.ndarray, p: np.ndarray, k: int, idx: np.ndarray) -> di
     }
 
 
+def cohen_kappa(a: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:
+    """Cohen's kappa between two raters' codes (0..k-1) per row of ``a`` and ``b`` (shape ``(..., n)``);
+    NaN where chance agreement is 1 (both raters give one same answer throughout)."""
+    a, b = np.atleast_2d(a), np.atleast_2d(b)
+    observed = (a == b).mean(-1)
+    chance = sum((a == c).mean(-1) * (b == c).mean(-1) for c in range(k))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(chance < 1, (observed - chance) / (1 - chance), np.nan)
+
+
+def _share(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(bottom > 0, top / np.maximum(bottom, 1), np.nan)
+
+
+def finite(x: float) -> float | None:
+    """``x`` as a float, ``None`` when it is NaN or infinite (JSON has no NaN)."""
+    return float(x) if np.isfinite(x) else None
+
+
+def _scored(values: np.ndarray, boot: np.ndarray) -> dict[str, Any]:
+    value = finite(float(values[0]))
+    ok = boot[np.isfinite(boot)]
+    ci = [finite(v) for v in interval(ok)] if len(ok) else [None, None]
+    return {"value": value, "interval": ci}
+
+
+def teacher_overlap(y: np.ndarray, p: np.ndarray, t: np.ndarray, k: int, idx: np.ndarray) -> dict[str, Any]:
+    """How far a student's answers ``p`` coincide with the teacher's ``t`` on the holdout (truth ``y``;
+    codes 0..k-1, ``k``: the teacher gave no label of the set), with bootstrap intervals over ``idx``.
+
+    ``agreement`` and ``kappa``: the same answer, raw and beyond chance (Cohen's kappa);
+    ``error_jaccard``: the examples both get wrong over those either gets wrong;
+    ``student_errors_shared``: the share of the student's errors that the teacher makes too (were the
+    errors independent, it would be the teacher's error rate). The resampled values are under ``_boot``."""
+    se, te = p != y, t != y
+    both, either = se & te, se | te
+    full = np.arange(len(y))[None, :]
+    out: dict[str, Any] = {}
+    boots: dict[str, np.ndarray] = {}
+    for name, fn in (
+        ("agreement", lambda r: (p[r] == t[r]).mean(-1)),
+        ("kappa", lambda r: cohen_kappa(p[r], t[r], k + 1)),
+        ("error_jaccard", lambda r: _share(both[r].sum(-1), either[r].sum(-1))),
+        ("student_errors_shared", lambda r: _share(both[r].sum(-1), se[r].sum(-1))),
+    ):
+        boots[name] = fn(idx)
+        out[name] = _scored(fn(full), boots[name])
+    out["student_errors"] = int(se.sum())
+    out["shared_errors"] = int(both.sum())
+    out["_boot"] = boots
+    return out
+
+
 def chat_scores(losses: np.ndarray, idx: np.ndarray) -> dict[str, Any]:
     """Per-token loss and perplexity of the held-out assistant turns, with bootstrap intervals."""
     loss = float(losses[:, 0].sum() / losses[:, 1].sum())
