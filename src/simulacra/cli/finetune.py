@@ -1,6 +1,7 @@
 """``simulacra finetune``: fine-tune a small student on the synthetic set and score it on real held-out data.
 
 simulacra finetune SYNTHETIC --task classify --holdout REAL --out FOLDER [--seeds REAL_FEW] [--base PATH]
+    [--teacher embedded|URL]
 """
 
 from __future__ import annotations
@@ -61,6 +62,29 @@ def finetune_cmd(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an --out folder that holds something.")
     ] = False,
+    teacher: Annotated[
+        str | None,
+        typer.Option(
+            "--teacher",
+            help="classify: the generating model, embedded or an OpenAI-compatible server URL; it answers "
+            "the holdout too and each arm's errors are compared with its errors.",
+        ),
+    ] = None,
+    teacher_model: Annotated[
+        str | None,
+        typer.Option("--teacher-model", help="The teacher's model: a GGUF path (embedded) or a model name."),
+    ] = None,
+    teacher_api: Annotated[
+        str | None, typer.Option("--teacher-api", help="Server teacher: chat (default) or completions.")
+    ] = None,
+    teacher_structured: Annotated[
+        str | None,
+        typer.Option(
+            "--teacher-structured",
+            help="How the label set is enforced, as `simulacra text --structured` (server: json_schema, "
+            "json_object, grammar, none; embedded: grammar, none).",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Fine-tune a small student (LoRA) on the synthetic set, the real seeds and both; score every arm and
@@ -91,6 +115,10 @@ def finetune_cmd(
             show=show,
             merge=merge,
             overwrite=overwrite,
+            teacher=teacher,
+            teacher_model=teacher_model,
+            teacher_api=teacher_api,
+            teacher_structured=teacher_structured,
             progress=progress,
         )
     if quiet:
@@ -104,5 +132,7 @@ def finetune_cmd(
             s = entry["scores"][m]
             parts.append(f"{m} {s['value']:.3f} [{s['interval'][0]:.3f}, {s['interval'][1]:.3f}]")
         out.print(f"  {arm:<10} " + "  ".join(parts), markup=False)
+    if "teacher" in data:
+        out.print(data["teacher"]["text"], markup=False, soft_wrap=True)
     merged = f", merged/ ({merge})" if merge else ""
     out.print(f"wrote {output}/ (adapters/{merged}, student.json, student.html)", markup=False)

@@ -33,6 +33,53 @@ def _cell(score: dict[str, Any]) -> str:
     return f"<td class=n>{_num(score['value'])}<br><small>[{_num(lo)}, {_num(hi)}]</small></td>"
 
 
+def teacher_html(data: dict[str, Any]) -> str:
+    """The "inherited mistakes" part of the page (empty without a teacher)."""
+    block = data.get("teacher")
+    if not block:
+        return ""
+    rows = "".join(
+        f"<tr><th>{escape(NAMES[arm])}</th>"
+        + "".join(
+            _cell(entry["teacher"][m])
+            for m in ("agreement", "kappa", "error_jaccard", "student_errors_shared")
+        )
+        + f"<td class=n>{entry['teacher']['shared_errors']} of {entry['teacher']['student_errors']}</td></tr>"
+        for arm, entry in data["arms"].items()
+        if "teacher" in entry
+    )
+    comps = "".join(
+        f"<tr><td>{escape(NAMES[c['arm']])} − {escape(NAMES[c['against']])}</td>"
+        f"<td class=n>{_signed(c['difference'])}</td>"
+        f"<td class=n>[{_signed(c['interval'][0])}, {_signed(c['interval'][1])}]</td></tr>"
+        for c in block["comparisons"]
+    )
+    acc, f1 = block["scores"]["accuracy"], block["scores"]["macro_f1"]
+    invalid = (
+        f" {block['invalid']} answers held no label of the set (counted as errors)."
+        if block["invalid"]
+        else ""
+    )
+    return f"""<h2>Inherited mistakes</h2>
+<p>{escape(block["text"])}</p>
+<p>The teacher ({escape(block["source"])}, {escape(str(block["model"]))}) was asked every held-out text the
+way the text generator asks it ({block["shots"]} real examples as few-shot, the answer
+{"constrained to the label set" if block["constrained"] else "checked against the label set"}):
+accuracy {_num(acc["value"])} [{_num(acc["interval"][0])}, {_num(acc["interval"][1])}], macro-F1
+{_num(f1["value"])} [{_num(f1["interval"][0])}, {_num(f1["interval"][1])}], wrong on
+{_num(block["error_rate"] * 100, 0)}% of the holdout.{escape(invalid)} Were a student's errors independent of
+the teacher's, the share of them the teacher shares would be its error rate, and kappa would be near 0.</p>
+<table><tr><th>arm</th><th>same answer as the teacher</th><th>agreement beyond chance (Cohen's kappa)</th>
+<th>error overlap (Jaccard)</th><th>share of the student's errors the teacher makes too</th>
+<th>shared errors</th></tr>{rows}</table>
+<table><tr><th>kappa with the teacher</th><th>difference</th><th>95% interval</th></tr>{comps}</table>
+"""
+
+
+def _signed(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+.3f}"
+
+
 def render_html(data: dict[str, Any]) -> str:
     """The report page for ``student.json``'s data."""
     task, arms = data["task"], data["arms"]
@@ -93,7 +140,7 @@ every arm, so differences are paired). Examples: {escape(sizes)}.</p>{labels}
 <h2>Arms</h2><table><tr><th>arm</th><th>trained on</th><th>training</th>{head}</tr>{"".join(rows)}</table>
 <h2>Differences ({escape(data["metric"].replace("_", "-"))})</h2>
 <table><tr><th>arms</th><th>difference</th><th>95% interval</th></tr>{comps}</table>
-<h2>Held-out prompts, answered by each arm</h2>
+{teacher_html(data)}<h2>Held-out prompts, answered by each arm</h2>
 <table><tr><th>prompt</th><th>real answer</th>{side_head}</tr>{side}</table>
 <h2>Settings</h2><table>{settings}</table>
 </body></html>
