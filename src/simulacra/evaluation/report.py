@@ -72,7 +72,7 @@ class Report:
 
 def read_frame(data: Any, role: str, min_rows: int = MIN_ROWS) -> pd.DataFrame:
     """``data`` (a frame or a file path) as a pandas frame with string column names and enough rows."""
-    from ..tabular.synthesizer import to_pandas
+    from ..io import to_pandas  # not through simulacra.tabular: the synthesizers need not load to judge
 
     if data is None:
         raise UsageError(f"the {role} data is required")
@@ -81,6 +81,12 @@ def read_frame(data: Any, role: str, min_rows: int = MIN_ROWS) -> pd.DataFrame:
     if len(df) < min_rows:
         raise DataError(f"the {role} data has {len(df)} rows; the report needs at least {min_rows}")
     return df
+
+
+def _is_images(data: Any) -> bool:
+    from .images import is_images
+
+    return is_images(data)
 
 
 def evaluate(
@@ -127,9 +133,7 @@ def evaluate(
     are databases, dicts of table name to table: the database report runs instead
     (:func:`simulacra.evaluation.relational.evaluate_database`).
     """
-    from .images import is_images
-
-    if is_images(synthetic):  # image folders or ImageSets: the image report
+    if not isinstance(synthetic, pd.DataFrame) and _is_images(synthetic):  # folders or ImageSets
         from .images import evaluate_images
 
         return evaluate_images(synthetic=synthetic, train=train, holdout=holdout, sections=sections,

@@ -8,7 +8,8 @@ import pandas as pd
 
 from simulacra.errors import DataError
 
-__all__ = ["align", "check_frame", "column_kind", "to_datetime_ns", "to_float", "to_str"]
+__all__ = ["align", "check_frame", "column_kind", "fresh_by_design", "fresh_columns", "to_datetime_ns",
+           "to_float", "to_str"]
 
 
 def check_frame(train: pd.DataFrame, role: str = "training") -> None:
@@ -55,6 +56,8 @@ def column_kind(s: pd.Series) -> str:
 
 def to_float(s: pd.Series) -> np.ndarray:
     """Numeric values as float64 with NaN for missing or unparsable values."""
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiu":  # plain numpy numbers: already parsed
+        return s.to_numpy(dtype="float64", copy=True)
     num = pd.to_numeric(s, errors="coerce")
     return np.asarray(pd.Series(num).astype("Float64").to_numpy(dtype="float64", na_value=np.nan))
 
@@ -102,3 +105,24 @@ def fresh_columns(df: pd.DataFrame, seed: int = 0) -> dict[str, str]:
         if kind in ("id", "text", "pii"):
             out[str(c)] = kind
     return out
+
+
+def fresh_by_design(df: pd.DataFrame, seed: int = 0) -> list[str]:
+    """The id and free-text columns among :func:`fresh_columns`, the same answer for less work: schema
+    inference runs only on columns that could be either on every row (an id's values are all distinct,
+    free text's at least half; numbers are never free text), so a table of repeating values needs none."""
+    maybe = [c for c in df.columns if not _repeats(df[c])]
+    kinds = fresh_columns(df[maybe], seed) if maybe else {}
+    return [c for c, k in kinds.items() if k in ("id", "text")]
+
+
+def _repeats(s: pd.Series) -> bool:
+    """Too few distinct values for an id or free text: numbers that repeat one, other values fewer than half
+    of them distinct; booleans, datetimes and empty columns are neither."""
+    values = s.dropna()
+    if len(values) == 0 or pd.api.types.is_bool_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+        return True
+    distinct = values.nunique()
+    if pd.api.types.is_numeric_dtype(s):
+        return distinct < len(values)
+    return distinct < 0.5 * len(values)

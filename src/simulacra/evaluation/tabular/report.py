@@ -12,7 +12,7 @@ from ...errors import DataError, UsageError
 from ...progress import ProgressLike, as_progress
 from ..report import SECTIONS, Report, read_frame
 from ..scores import jsonable, verdict
-from .columns import check_frame, fresh_columns
+from .columns import check_frame, fresh_by_design
 from .sampling import DEFAULT_MAX_ROWS, cap_frame, sampling_statement
 
 __all__ = ["evaluate_table"]
@@ -123,10 +123,6 @@ def evaluate_table(
     ``max_table_rows`` caps each table at that many rows (a seeded sample; ``None``:
     :data:`~.sampling.DEFAULT_MAX_ROWS`, 0: every row; sequences are never cut). ``table_rows`` gives
     the full row counts when the caller already sampled while reading (:func:`~.sampling.read_capped`)."""
-    from .fidelity import fidelity_section
-    from .privacy import privacy_section
-    from .utility import utility_section
-
     unknown = [s for s in sections if s not in SECTIONS]
     if unknown or not sections:
         raise UsageError(
@@ -147,7 +143,7 @@ def evaluate_table(
     # ids and free text are made fresh by any good generator: comparing them only measures that
     # they are new (a fresh id is closer to the training ids than to the holdout's)
     keep = {target, sequence_key, order_by, *(context or [])}
-    fresh = [c for c, k in fresh_columns(trn, seed).items() if k in ("id", "text") and c not in keep]
+    fresh = [c for c in fresh_by_design(trn, seed) if c not in keep]
     trn, hol, syn = (f.drop(columns=fresh) for f in (trn, hol, syn))
     step = as_progress(progress)
     seq_section = None
@@ -178,14 +174,20 @@ def evaluate_table(
         if "fidelity" in sections:
             step.status("fidelity")
             step(1)
+            from .fidelity import fidelity_section  # each section's models load only when it runs
+
             out["fidelity"] = fidelity_section(trn, hol, syn, seed=seed, max_rows=max_rows, full_rows=rows)
         if "utility" in sections:
             step.status("utility")
             step(1)
+            from .utility import utility_section
+
             out["utility"] = utility_section(trn, hol, syn, target, seed=seed)
         if "privacy" in sections:
             step.status("privacy")
             step(1)
+            from .privacy import privacy_section
+
             out["privacy"] = privacy_section(trn, hol, syn, seed=seed, max_rows=max_rows,
                                              pii_columns=pii_columns, n_attacks=attacks, target=target)
     if seq_section is not None:
