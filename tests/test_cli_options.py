@@ -220,6 +220,8 @@ FT_CHAT = "test_finetune.py::test_chat_student_loss_drops_on_its_own_training_tu
 FT_ARMS = "test_finetune.py::test_four_arms_from_python"
 FT_CAP = "test_finetune.py::test_time_cap_shorter_than_one_step_is_refused"
 FT_SEED = "test_finetune.py::test_same_seed_same_adapter_bytes"
+FT_TEACHER = "test_finetune.py::test_embedded_teacher_answers_the_holdout_and_each_arm_is_compared"
+FT_SERVER = "test_finetune.py::test_a_teacher_server_answers_as_the_embedded_model_does"
 
 EFFECTS: dict[str, list[Any]] = {
     "simulacra --debug": [Changes(["fit", "nothere.csv", "--out", "m"], ["--debug"], rc="raised DataError",
@@ -337,6 +339,8 @@ EFFECTS: dict[str, list[Any]] = {
         Refused([*EVAL, "--max-rows", "-1"], ("--max-rows",)),
     ],
     "evaluate --seed": [Changes(EVAL, ["--seed", "1"], lambda r: r.json("r.json")["sections"])],
+    "evaluate --student": [Refused([*EVAL, "--student", "nothere"], ("--student", "nothere")),
+                           CheckedIn("test_finetune.py::test_evaluate_adds_the_student_section", "")],
     "evaluate --quiet": [Changes(EVAL[:-1], ["--quiet"], lambda r: r.out)],
     # demo (a full fit and report on 32,561 rows: run once, by test_cli)
     "demo --out": [CheckedIn("test_cli.py::test_demo", "the demo takes a minute")],
@@ -428,6 +432,15 @@ EFFECTS: dict[str, list[Any]] = {
     "finetune --overwrite": [CheckedIn(FT_CLI, "a run replaces the folder"),
                              CheckedIn("test_finetune.py::test_out_folder_with_content_needs_overwrite", "")],
     "finetune --quiet": [CheckedIn(FT_CLI, "a fine-tuning run")],
+    "finetune --teacher": [Refused([*FT, "--teacher", "gpt"], ("--teacher",)), CheckedIn(FT_TEACHER, "")],
+    "finetune --teacher-model": [Refused([*FT, "--teacher-model", "m.gguf"], ("--teacher-model",)),
+                                 CheckedIn(FT_TEACHER, "the embedded model is the default")],
+    "finetune --teacher-api": [
+        Refused([*FT, "--teacher", "embedded", "--teacher-api", "chat"], ("--teacher-api",)),
+        CheckedIn(FT_SERVER, "completions through a real server")],
+    "finetune --teacher-structured": [
+        Refused([*FT, "--teacher-structured", "none"], ("--teacher-structured",)),
+        CheckedIn(FT_SERVER, "a grammar through a real server")],
 }
 
 

@@ -16,6 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -233,6 +234,12 @@ def bad_cases(inputs: dict[str, Path], tmp: Path) -> list[tuple[list[Any], tuple
         ([syn, "--holdout", hold, "--task", "chat", "--target", "label"], ("--target", "classify")),
         ([syn, "--holdout", hold, "--max-minutes", "0"], ("--max-minutes",)),
         ([syn, "--holdout", hold, "--task", "translate"], ("--task", "classify")),
+        ([syn, "--holdout", hold, "--teacher", "gpt-4o"], ("--teacher", "embedded", "URL")),
+        ([syn, "--holdout", hold, "--teacher-model", "m.gguf"], ("--teacher-model", "--teacher")),
+        ([syn, "--holdout", hold, "--teacher", "embedded", "--teacher-api", "chat"], ("--teacher-api",)),
+        ([syn, "--holdout", hold, "--task", "chat", "--teacher", "embedded"], ("--teacher", "classify")),
+        # a teacher that cannot answer stops the run before anything is trained or written
+        ([syn, "--holdout", hold, "--teacher", "http://127.0.0.1:9/v1"], ("--teacher", "127.0.0.1:9")),
     ]
 
 
@@ -323,3 +330,203 @@ def test_chat_reads_what_simulacra_text_writes(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"messages": [{"role": "customer", "content": "hi"}]}) + "\n")
     with pytest.raises(DataError, match="_meta.chat_roles"):
         read_chat(bad, "synthetic")
+
+
+# --------------------------------------------------------------------------------------------------
+# inherited mistakes: the generating model (the teacher) answers the holdout too
+
+
+def test_overlap_with_the_teacher_on_known_answers() -> None:
+    """Kappa is sklearn's Cohen's kappa; Jaccard and the shared share are counted by hand; a teacher
+    answer outside the label set (code 2) is an error and a category of its own."""
+    from sklearn.metrics import cohen_kappa_score
+
+    from simulacra.finetune import scoring
+    from simulacra.seeding import derive_rng
+
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 0, 1])
+    p = np.array([0, 1, 0, 1, 1, 0, 1, 1, 1, 1])  # student wrong on 1, 3, 5, 8
+    t = np.array([0, 1, 1, 2, 1, 0, 0, 1, 0, 1])  # teacher wrong on 1, 2, 3, 5, 6
+    idx = scoring.resamples(len(y), derive_rng(0, "test", "overlap"))
+    got = scoring.teacher_overlap(y, p, t, 2, idx)
+    assert got["student_errors"] == 4 and got["shared_errors"] == 3
+    assert got["error_jaccard"]["value"] == pytest.approx(3 / 6)
+    assert got["student_errors_shared"]["value"] == pytest.approx(3 / 4)
+    assert got["agreement"]["value"] == pytest.approx(6 / 10)
+    assert got["kappa"]["value"] == pytest.approx(cohen_kappa_score(p, t))
+    for name in ("agreement", "kappa", "error_jaccard", "student_errors_shared"):
+        lo, hi = got[name]["interval"]
+        assert lo <= got[name]["value"] <= hi and got["_boot"][name].shape == (len(idx),)
+    same = scoring.teacher_overlap(y, np.zeros(10, int), np.zeros(10, int), 2, idx)
+    assert same["kappa"]["value"] is None  # both constant and equal: chance agreement is 1, kappa undefined
+    assert same["error_jaccard"]["value"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def taught(tmp_path_factory: pytest.TempPathFactory, base_dir: Path) -> dict[str, Any]:
+    """One CLI run with the real seeds and the embedded model as teacher: (folder, its inputs)."""
+    pytest.importorskip("llama_cpp")
+    tmp = tmp_path_factory.mktemp("taught")
+    paths = {
+        "synthetic": write(tmp / "synthetic.csv", pd.concat([rows("fresh", 0, 2), rows("rotten", 0, 2)])),
+        "seeds": write(tmp / "seeds.csv", pd.concat([rows("fresh", 10, 1), rows("rotten", 10, 1)])),
+        "holdout": write(tmp / "holdout.csv", pd.concat([rows("fresh", 100, 4), rows("rotten", 100, 4)])),
+    }
+    out = tmp / "student"
+    args = ["finetune", paths["synthetic"], "--seeds", paths["seeds"], "--holdout", paths["holdout"]]
+    rc, stdout, err = run_cli(
+        [*args, "--out", out, "--base", base_dir, "--show", "0", "--teacher", "embedded", *QUICK[:-1]]
+    )
+    assert rc == 0, err
+    return {"out": out, "stdout": stdout, **paths}
+
+
+def test_embedded_teacher_answers_the_holdout_and_each_arm_is_compared(taught: dict[str, Any]) -> None:
+    from sklearn.metrics import cohen_kappa_score
+
+    data = json.loads((taught["out"] / "student.json").read_text())
+    teacher = data["teacher"]
+    truth = list(pd.read_csv(taught["holdout"]).label)
+    assert teacher["source"] == "embedded" and teacher["model"] == "gemma-3-270m-q4_k_m"
+    assert teacher["constrained"] and teacher["shots"] == 2 and teacher["invalid"] == 0
+    assert len(teacher["predictions"]) == 8 and set(teacher["predictions"]) <= {"fresh", "rotten"}
+    right = sum(a == b for a, b in zip(teacher["predictions"], truth, strict=True))
+    assert teacher["scores"]["accuracy"]["value"] == pytest.approx(right / 8)
+    assert teacher["error_rate"] == pytest.approx(1 - right / 8)
+    assert list(data["arms"]) == ["base", "seeds", "synthetic", "both"]
+    for arm in data["arms"].values():
+        p, t = arm["predictions"], teacher["predictions"]
+        shared = sum(a != y and b != y for a, b, y in zip(p, t, truth, strict=True))
+        assert arm["teacher"]["shared_errors"] == shared
+        assert arm["teacher"]["student_errors"] == sum(a != y for a, y in zip(p, truth, strict=True))
+        kappa = arm["teacher"]["kappa"]["value"]
+        if len(set(p)) > 1 or len(set(t)) > 1:
+            assert kappa == pytest.approx(cohen_kappa_score(p, t))
+    pairs = {(c["arm"], c["against"]) for c in teacher["comparisons"]}
+    assert pairs == {("synthetic", "base"), ("synthetic", "seeds"), ("both", "seeds")}
+    assert "The teacher (the embedded model" in teacher["text"]
+    page = (taught["out"] / "student.html").read_text()
+    assert "Inherited mistakes" in page and "Cohen's kappa" in page
+    assert teacher["text"].split(" (")[0] in taught["stdout"]  # the summary names it too
+
+
+def test_a_teacher_server_answers_as_the_embedded_model_does(
+    taught: dict[str, Any], llama_server: str
+) -> None:
+    """The same model behind a real llama.cpp server, asked through its /completions with a grammar,
+    gives the embedded model's answers."""
+    from simulacra.finetune.teacher import teacher_answers
+    from simulacra.progress import Progress
+
+    data = json.loads((taught["out"] / "student.json").read_text())
+    hold = pd.read_csv(taught["holdout"])
+    seeds = pd.read_csv(taught["seeds"])
+    got = teacher_answers(
+        llama_server,
+        list(hold.text),
+        data["labels"],
+        list(zip(seeds.text, seeds.label, strict=True)),
+        seed=0,
+        progress=Progress(),
+        api="completions",
+        structured="grammar",
+    )
+    assert got["source"] == llama_server and got["backend"] == "openai" and got["invalid"] == 0
+    assert got["predictions"] == data["teacher"]["predictions"]
+
+
+# --------------------------------------------------------------------------------------------------
+# simulacra evaluate --student
+
+
+def eval_args(tmp: Path) -> list[Any]:
+    """A small text report on real snippets (TF-IDF only): train, synthetic stand-in and holdout."""
+    parts = {"train": (20, 50), "synthetic": (50, 80), "holdout": (150, 180)}
+    paths = {}
+    for role, (a, b) in parts.items():
+        paths[role] = write(
+            tmp / f"ev_{role}.csv", pd.concat([rows("fresh", a, b - a), rows("rotten", a, b - a)])
+        )
+    return [
+        "evaluate",
+        "--synthetic",
+        paths["synthetic"],
+        "--train",
+        paths["train"],
+        "--holdout",
+        paths["holdout"],
+        "--text-field",
+        "text",
+        "--target",
+        "label",
+        "--no-embeddings",
+        "--quiet",
+    ]
+
+
+def test_evaluate_adds_the_student_section(taught: dict[str, Any], tmp_path: Path) -> None:
+    args = eval_args(tmp_path)
+    rc, _, err = run_cli([*args, "--json", tmp_path / "plain.json"])
+    assert rc == 0, err
+    rc, _, err = run_cli(
+        [*args, "--student", taught["out"], "--json", tmp_path / "r.json", "--out", tmp_path / "r.html"]
+    )
+    assert rc == 0, err
+    plain = json.loads((tmp_path / "plain.json").read_text())
+    report = json.loads((tmp_path / "r.json").read_text())
+    student = json.loads((taught["out"] / "student.json").read_text())
+    assert "student" not in plain["sections"] and "student" in report["sections"]
+    section = report["sections"]["student"]
+    status = {"better": "pass", "no clear difference": "warn", "worse": "fail"}[
+        student["verdict"]["synthetic_vs_base"]
+    ]
+    scores = {s["key"]: s for s in section["scores"]}
+    assert set(scores) == {
+        "student_synthetic",
+        "student_both",
+        "student_synthetic_vs_seeds",
+        "student_teacher_kappa",
+    }
+    syn = scores["student_synthetic"]
+    assert syn["value"] == student["arms"]["synthetic"]["scores"]["macro_f1"]["value"]
+    assert syn["reference"] == student["arms"]["base"]["scores"]["macro_f1"]["value"]
+    assert syn["status"] == status and section["summary"].startswith(student["verdict"]["text"])
+    assert (
+        scores["student_teacher_kappa"]["value"] == student["arms"]["synthetic"]["teacher"]["kappa"]["value"]
+    )
+    assert section["status"] in (status, "warn")
+    assert [r[0] for r in section["tables"][0]["rows"]] == [
+        "the base model",
+        "the real seeds",
+        "the synthetic set",
+        "both",
+    ]
+    # the verdict is the worst section's, the student's included
+    order = ["n/a", "pass", "warn", "fail"]
+    want = max(plain["verdict"]["status"], section["status"], key=order.index)
+    assert report["verdict"]["status"] == want
+    if section["status"] in ("warn", "fail"):
+        assert any(r.startswith("Student: ") for r in report["verdict"]["reasons"])
+    page = (tmp_path / "r.html").read_text()
+    assert "Student: a small model fine-tuned on the synthetic data" in page
+
+
+def test_evaluate_refuses_a_folder_that_is_no_student_report(taught: dict[str, Any], tmp_path: Path) -> None:
+    args = eval_args(tmp_path)
+    good = json.loads((taught["out"] / "student.json").read_text())
+    cases = {"missing": None, "empty": "", "not_json": "{arms", "list": []}
+    cases["no_synthetic"] = {**good, "arms": {"base": good["arms"]["base"]}}
+    cases["no_verdict"] = {k: v for k, v in good.items() if k != "verdict"}
+    cases["no_interval"] = json.loads(json.dumps(good))
+    del cases["no_interval"]["arms"]["synthetic"]["scores"]["macro_f1"]["interval"]
+    for name, content in cases.items():
+        folder = tmp_path / name
+        if content is not None:
+            folder.mkdir()
+        if content not in (None, ""):
+            text = content if isinstance(content, str) else json.dumps(content)
+            (folder / "student.json").write_text(text)
+        rc, _, err = run_cli([*args, "--student", folder, "--json", tmp_path / "r.json"])
+        lines = err.strip().splitlines()
+        assert rc == 2 and len(lines) == 1 and lines[0].startswith("error: --student"), (name, err)
+        assert str(folder) in lines[0] and not (tmp_path / "r.json").exists(), name

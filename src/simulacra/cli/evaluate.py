@@ -74,6 +74,10 @@ def evaluate_cmd(
         typer.Option("--max-rows", help="Tables: read at most this many rows of each, a seeded sample "
                      "stated in the report (default 100000; 0: every row)."),
     ] = None,
+    student: Annotated[
+        Path | None,
+        typer.Option("--student", help="A `simulacra finetune` output folder: add the student section."),
+    ] = None,
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
@@ -103,6 +107,12 @@ def evaluate_cmd(
         raise UsageError("--no-embeddings applies to texts only; give --text-field or drop it")
     _check_output(out_html, (".html", ".htm"))
     _check_output(out_json, (".json",))
+    if student is not None:  # read and checked before any data: a bad folder stops at once
+        from ..evaluation.student import read_student
+
+        student_data = (read_student(student), str(student))
+    else:
+        student_data = None
     from ..images import is_image_folder
 
     if any(is_image_folder(x) for x in (synthetic, train, holdout)):
@@ -112,7 +122,7 @@ def evaluate_cmd(
                  "--context": context, "--text-field": text_field, "--metadata": metadata}
         refuse({**given, "--attacks": attacks, "--max-rows": max_rows}, "image folders")
         report = evaluate_images(synthetic, train, holdout, chosen, seed, quiet)
-        _finish(report, out_html, out_json, strict, quiet)
+        _finish(report, out_html, out_json, strict, quiet, student_data)
         return
     from .database import evaluate_databases, is_database_source, refuse_table_options
 
@@ -139,7 +149,7 @@ def evaluate_cmd(
         if sections != "fidelity,utility,privacy":
             raise UsageError("--sections applies to one table; a database report has all its sections")
         report = evaluate_databases(synthetic, train, holdout, metadata, seed, quiet)
-        _finish(report, out_html, out_json, strict, quiet)
+        _finish(report, out_html, out_json, strict, quiet, student_data)
         return
     from ..evaluation.tabular.sampling import DEFAULT_MAX_ROWS, read_capped
 
@@ -175,11 +185,17 @@ def evaluate_cmd(
             attacks=2000 if attacks is None else attacks,
             **sampled,
         )
-    _finish(report, out_html, out_json, strict, quiet)
+    _finish(report, out_html, out_json, strict, quiet, student_data)
 
 
-def _finish(report: Any, out_html: Path | None, out_json: Path | None, strict: bool, quiet: bool) -> None:
-    """Write the report's files, print it, and exit 1 on a failed verdict with ``--strict``."""
+def _finish(report: Any, out_html: Path | None, out_json: Path | None, strict: bool, quiet: bool,
+            student: tuple[dict, str] | None = None) -> None:
+    """Add the student section (``--student``), write the report's files, print it, and exit 1 on a failed
+    verdict with ``--strict``."""
+    if student is not None:
+        from ..evaluation.student import add_student_section
+
+        add_student_section(report, *student)
     if out_html is not None:
         report.save_html(out_html)
     if out_json is not None:
