@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["RERUN", "Z", "shift_interval", "wilson"]
+import numpy as np
+
+__all__ = ["RERUN", "Z", "cluster_se", "shift_interval", "wilson"]
 
 Z = 2.576
 RERUN = math.sqrt(2)  # the spread of the difference of two independent draws, in standard errors of one
@@ -44,3 +46,14 @@ def wilson(k: float, n: int, z: float = Z) -> list[float]:
     mid = (p + z * z / (2 * n)) / den
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
     return [0.0 if k <= 0 else max(0.0, mid - half), 1.0 if k >= n else min(1.0, mid + half)]
+
+
+def cluster_se(values: np.ndarray, clusters: np.ndarray) -> float:
+    """Standard error of the mean of ``values`` when the rows of one cluster (``clusters``: an integer
+    label per row) move together: the cluster-robust variance, the sum over clusters of the squared sum
+    of their deviations from the mean, over n squared. With every cluster a single row it is the usual
+    variance of a mean; where many rows share a cluster (the synthetic rows sharing a closest record
+    in a DCR share) it is larger."""
+    v = np.asarray(values, dtype="float64")
+    dev = np.bincount(np.asarray(clusters), weights=v - v.mean())
+    return float(np.sqrt((dev**2).sum()) / max(len(v), 1))

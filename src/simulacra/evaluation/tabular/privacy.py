@@ -22,6 +22,7 @@ from simulacra.seeding import derive_rng
 from ..scores import DCR_FAIL, DCR_WARN, MIA_FAIL, dcr_status, ratio_status, score, worst
 from .attacks import N_ATTACKS, attack_risks, attack_scores
 from .columns import align, check_frame, column_kind, to_datetime_ns, to_float, to_str
+from .intervals import cluster_se
 
 __all__ = ["dcr", "identical_match_share", "membership_inference_auc", "pii_leaks", "privacy_section"]
 
@@ -165,15 +166,17 @@ def _sample(df: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
     return df.iloc[np.sort(rng.choice(len(df), size=n, replace=False))]
 
 
-def _nearest(reference: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
-    """Exact Euclidean distances from each query row to its ``k`` nearest reference rows (ascending)."""
+def _nearest(reference: np.ndarray, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact Euclidean distances from each query row to its ``k`` nearest reference rows (ascending), and
+    the positions of those rows."""
     k = min(k, len(reference))
     nn = NearestNeighbors(n_neighbors=k, algorithm="brute", metric="euclidean", n_jobs=-1)
     nn.fit(reference)
     _, idx = nn.kneighbors(query)
     # recompute the distances directly: the matrix-product shortcut leaves ~1e-8 noise on exact copies
     dist = np.sqrt(((query[:, None, :] - reference[idx]) ** 2).sum(axis=2))
-    return np.sort(dist, axis=1)
+    order = np.argsort(dist, axis=1, kind="stable")
+    return np.take_along_axis(dist, order, axis=1), np.take_along_axis(idx, order, axis=1)
 
 
 def _quantiles(d: np.ndarray) -> dict[str, float]:
@@ -214,6 +217,7 @@ def dcr(
     :func:`_encode` (fitted on the full training data) and compared by Euclidean distance.
 
     Returns a dict with ``share_closer_to_train`` (ties count half; about 0.5 when nothing is copied),
+    ``share_se`` (its standard error over draws of the synthetic and the reference rows),
     ``p_value`` (one-sided binomial test of that share against 0.5, ties left out), ``n_synthetic``,
     ``n_reference``, quantiles ``{'q05', 'q50'}`` of ``dcr_synthetic_train``, ``dcr_synthetic_holdout`` and
     ``dcr_holdout_train`` (holdout rows' distance to training rows, the reference for a fresh record),
@@ -237,9 +241,9 @@ def dcr(
     specs = _fit_encoding(train, [train, holdout, synthetic], MAX_CATEGORIES)
     x_trn, x_hol, x_syn, x_holq = (_encode(f, specs) for f in (trn_s, hol_s, syn_s, hol_q))
 
-    d_syn_trn = _nearest(x_trn, x_syn, 2)
-    d_syn_hol = _nearest(x_hol, x_syn, 1)
-    d_hol_trn = _nearest(x_trn, x_holq, 2)
+    d_syn_trn, near_trn = _nearest(x_trn, x_syn, 2)
+    d_syn_hol, near_hol = _nearest(x_hol, x_syn, 1)
+    d_hol_trn = _nearest(x_trn, x_holq, 2)[0]
 
     to_trn, to_hol = d_syn_trn[:, 0], d_syn_hol[:, 0]
     tie = np.abs(to_trn - to_hol) <= _TIE_TOL
@@ -251,6 +255,10 @@ def dcr(
 
     return {
         "share_closer_to_train": float(share),
+        # synthetic rows with the same closest record stand or fall with it (drawn into the other
+        # reference sample, it turns them all): clusters, one per closest record, a tie with its train one
+        "share_se": cluster_se(np.where(closer, 1.0, np.where(tie, 0.5, 0.0)),
+                               np.where(closer | tie, near_trn[:, 0], n_ref + near_hol[:, 0])),
         "p_value": p_value,
         "n_synthetic": len(syn_s),
         "n_reference": n_ref,
@@ -301,8 +309,8 @@ def membership_inference_auc(
     syn = _sample(synthetic, max_synthetic_rows or max(max_rows * 4, n), rng)
     specs = _fit_encoding(train, [train, holdout, synthetic], MAX_CATEGORIES)
     x_syn = _encode(syn, specs)
-    d_mem = _nearest(x_syn, _encode(members, specs), 1)[:, 0]
-    d_oth = _nearest(x_syn, _encode(others, specs), 1)[:, 0]
+    d_mem = _nearest(x_syn, _encode(members, specs), 1)[0][:, 0]
+    d_oth = _nearest(x_syn, _encode(others, specs), 1)[0][:, 0]
     from sklearn.metrics import roc_auc_score
 
     y = np.r_[np.ones(n), np.zeros(n)]
@@ -373,8 +381,9 @@ def privacy_section(
     leaks = pii_leaks(train, synthetic, pii_columns)
     share, p = d["share_closer_to_train"], d["p_value"]
     n = d["n_synthetic"]
-    # 99%, for the share of the same check run again on other (or every) rows: two draws, twice the variance
-    half = 2.576 * math.sqrt(2) * math.sqrt(max(share * (1 - share), 1e-12) / max(n, 1))
+    # 99%, for the share of the same check run again on other (or every) rows: two draws, twice the
+    # variance, each draw's own from both its synthetic and its reference rows
+    half = 2.576 * math.sqrt(2) * max(d["share_se"], math.sqrt(1e-12 / max(n, 1)))
     # identical matches fail only when clearly above what a fresh real sample shows
     ims_tol = 3 * math.sqrt(max(ims_h, 1.0 / len(holdout)) / max(len(synthetic), 1))
     ims_status = "fail" if ims_s > ims_h + ims_tol else "pass"
