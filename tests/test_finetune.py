@@ -363,9 +363,9 @@ def test_overlap_with_the_teacher_on_known_answers() -> None:
 
 
 @pytest.fixture(scope="module")
-def taught(tmp_path_factory: pytest.TempPathFactory, base_dir: Path) -> dict[str, Any]:
-    """One CLI run with the real seeds and the embedded model as teacher: (folder, its inputs)."""
-    pytest.importorskip("llama_cpp")
+def taught(tmp_path_factory: pytest.TempPathFactory, base_dir: Path, gguf_model: Path) -> dict[str, Any]:
+    """One CLI run with the real seeds and the embedded model (conftest's ``gguf_model``: the local-llm
+    extra, a missing one fails) as teacher: the output folder, what it printed and its inputs."""
     tmp = tmp_path_factory.mktemp("taught")
     paths = {
         "synthetic": write(tmp / "synthetic.csv", pd.concat([rows("fresh", 0, 2), rows("rotten", 0, 2)])),
@@ -519,6 +519,8 @@ def test_evaluate_refuses_a_folder_that_is_no_student_report(taught: dict[str, A
     cases["no_verdict"] = {k: v for k, v in good.items() if k != "verdict"}
     cases["no_interval"] = json.loads(json.dumps(good))
     del cases["no_interval"]["arms"]["synthetic"]["scores"]["macro_f1"]["interval"]
+    cases["bad_comparison"] = {**good, "comparisons": [{"arm": "synthetic"}]}
+    cases["bad_teacher"] = {**good, "teacher": {**good["teacher"], "comparisons": 3}}
     for name, content in cases.items():
         folder = tmp_path / name
         if content is not None:

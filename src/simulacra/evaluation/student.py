@@ -43,6 +43,11 @@ def read_student(folder: str | os.PathLike) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise DataError(f"--student {file}: not readable as JSON ({type(exc).__name__})") from None
     problem = _problem(data)
+    if problem is None:
+        try:  # every field the section reads, read once
+            student_section(data)
+        except (KeyError, TypeError, IndexError, ValueError) as exc:
+            problem = f"a field is missing or malformed ({type(exc).__name__}: {exc})"
     if problem:
         raise DataError(f"--student {file}: {problem}; not a student.json written by `simulacra finetune`")
     return data
@@ -59,7 +64,8 @@ def _problem(data: Any) -> str | None:
     if not isinstance(arms, dict) or not {"base", "synthetic"} <= set(arms):
         return "no 'arms' with base and synthetic"
     for arm, entry in arms.items():
-        s = entry.get("scores", {}).get(metric) if isinstance(entry, dict) else None
+        scores = entry.get("scores") if isinstance(entry, dict) else None
+        s = scores.get(metric) if isinstance(scores, dict) else None
         if arm not in NAMES or not _is_scored(s):
             return f"arm {arm!r} has no {metric} value and interval"
     verdict = data.get("verdict")
