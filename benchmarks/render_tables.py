@@ -397,7 +397,9 @@ def t_finetune() -> list[str]:
     head = ["arm", "training", "accuracy (95% interval)", "macro-F1 (95% interval)"]
     d = r["data"]
     data = f"{d['seeds']} real seeds, {d['synthetic']} synthetic, {d['holdout']} real held out."
-    return [*_md(head, rows), "", data + " " + r["verdict"], "", provenance_line(doc)]
+    extra = [f"Inherited mistakes: {r['teacher']['text']}"] if "teacher" in r else []
+    extra += [f"Chat (chatterbot-corpus dialogues): {r['chat']['verdict']}"] if "chat" in r else []
+    return [*_md(head, rows), "", " ".join([data, r["verdict"], *extra]), "", provenance_line(doc)]
 
 
 TABLES: dict[str, Callable[[], list[str]]] = {
