@@ -4,7 +4,8 @@ Columns are visited in a fixed order. Column ``j`` gets a classification tree th
 bin code from the codes of the columns before it; at sampling time each row walks the tree and
 draws its code from the class distribution of the leaf it lands in. Leaves hold at least
 ``min_samples_leaf`` training rows, so no row is reproduced from a leaf of one, and decoded numbers
-are drawn fresh inside their bins.
+are drawn fresh inside their bins. Unless given, the leaf size is chosen on held-out training rows
+(:mod:`.leaf_size`).
 
 Conditions (``sample(conditions=...)``) use likelihood weighting, never rejection: conditioned
 columns are drawn from their leaf distribution restricted to the allowed codes, and each row is
@@ -26,6 +27,7 @@ from sklearn.tree._tree import Tree
 from ...progress import as_progress
 from ...seeding import step_seed
 from ..estimator import Estimator
+from . import leaf_size
 from .base import Conditions, LeafTable, Progress, effective_size, resample_weighted
 from .coarsen import coarsen
 from .tree_arrays import tree_from_arrays, tree_to_arrays
@@ -48,15 +50,27 @@ class SequentialTrees(Estimator):
         self.order = order
         self.seed = seed
 
-    def _leaf_size(self, n: int) -> int:
+    def _leaf_sizes(self, codes: np.ndarray, cards: list[int], lead: list[int] | None) -> list[int]:
+        """Rows per leaf at every column position: the given ``min_samples_leaf``, else chosen on
+        held-out rows (:mod:`.leaf_size`)."""
+        n, m = codes.shape
         if self.min_samples_leaf is not None:
-            return int(self.min_samples_leaf)
-        # Leaves of about 1% of the rows, and of at least 2·sqrt(n) rows on small tables, where a
-        # generator copies the training sample's quirks more easily. benchmarks/tune_trees.py
-        # compares it with larger-leaf rules by cross-validation away from Adult's test split (Adult
-        # train and six other real tables): none of them kept the DCR share <= 0.55 on the smallest
-        # tables either, and this rule had the best fidelity, so it stays.
-        return int(np.clip(round(max(n / 100, 2 * np.sqrt(n))), 10, 1000))
+            self.leaf_choice_ = {"given": int(self.min_samples_leaf)}
+            return [int(self.min_samples_leaf)] * m
+        if not leaf_size.SELECT_MIN_ROWS <= n <= leaf_size.SELECT_MAX_ROWS:
+            self.leaf_choice_ = {"multiplier": leaf_size.FIXED_MULTIPLIER}
+            return [leaf_size.leaf_rule(n, leaf_size.FIXED_MULTIPLIER)] * m
+
+        def score(leaf: int, fit_rows: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
+            trial = SequentialTrees(leaf, self.max_depth, self.order, self.seed)
+            trial.fit(codes[fit_rows], cards, lead=lead)
+            return leaf_size.heldout_loglik(
+                trial._leaves, trial.order_, cards, codes[fit_rows], codes[test_rows], trial.n_lead_
+            )
+
+        cs, totals = leaf_size.choose_multipliers(n, self.seed, score)
+        self.leaf_choice_ = {"multipliers": cs, "heldout_loglik": totals}
+        return [leaf_size.leaf_rule(n, c) for c in cs]
 
     @staticmethod
     def default_order(cards: list[int]) -> list[int]:
@@ -80,8 +94,11 @@ class SequentialTrees(Estimator):
         if sorted(self.order_) != list(range(m)):
             raise ValueError("order must be a permutation of the column indices")
         feats = np.asfortranarray(codes[:, self.order_].astype(np.float32))
-        leaf = self._leaf_size(n)
         bar = as_progress(progress)
+        if self.min_samples_leaf is None:
+            bar.start(None, "leaf size")
+        leaves = self._leaf_sizes(codes, cards, lead)
+        self.leaf_choice_["rows_per_leaf"] = leaves
         bar.start(m, "columns")
         self.trees_: list[Tree | None] = []
         self.leaf_maps_: list[np.ndarray] = []
@@ -95,7 +112,9 @@ class SequentialTrees(Estimator):
                 n_leaves = 1
             else:
                 clf = DecisionTreeClassifier(
-                    min_samples_leaf=leaf, max_depth=self.max_depth, random_state=step_seed(self.seed, pos)
+                    min_samples_leaf=leaves[pos],
+                    max_depth=self.max_depth,
+                    random_state=step_seed(self.seed, pos),
                 )
                 with warnings.catch_warnings():  # many classes on a small table is expected here
                     warnings.filterwarnings("ignore", message="The number of unique classes")
@@ -218,6 +237,8 @@ class SequentialTrees(Estimator):
         meta = {"params": self.get_params(), "cards": self.cards_, "order": self.order_, "trees": trees_meta}
         if self.n_lead_:
             meta["n_lead"] = self.n_lead_
+        if getattr(self, "leaf_choice_", None):
+            meta["leaf_size"] = self.leaf_choice_
         return meta, arrays
 
     @classmethod
@@ -225,6 +246,7 @@ class SequentialTrees(Estimator):
         self = cls(**meta["params"])
         self.cards_, self.order_ = list(meta["cards"]), list(meta["order"])
         self.n_lead_ = int(meta.get("n_lead", 0))
+        self.leaf_choice_ = dict(meta.get("leaf_size", {}))
         self.trees_, self.leaf_maps_, self.tables_ = [], [], []
         for pos, tm in enumerate(meta["trees"]):
             p = f"tree{pos}"
