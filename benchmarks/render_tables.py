@@ -158,6 +158,11 @@ def t_tabular_stress() -> list[str]:
     return ["```text", *tab.stress_table(doc["results"]["stress"]), "```", "", provenance_line(doc)]
 
 
+def _tune_cell(t: dict) -> str:
+    tstr = "n/a" if t["tstr_ratio"] is None else f"{t['tstr_ratio']:.3f}"
+    return f"{t['fidelity']:.4f} / {t['dcr_share']:.3f} / {tstr}"
+
+
 def t_tune_trees() -> list[str]:
     doc = _load("tune_trees")
     if doc is None:
@@ -167,9 +172,9 @@ def t_tune_trees() -> list[str]:
     headers = ["rule", *names, "fidelity mean", "DCR share mean / max", "TSTR ratio mean", "admissible"]
     rows = []
     for rule, v in res["rules"].items():
-        cells = [f"{v['per_table'][n]['fidelity']:.4f} / {v['per_table'][n]['dcr_share']:.3f}" for n in names]
+        cells = [_tune_cell(v["per_table"][n]) for n in names]
         tstr = "n/a" if v["tstr_ratio_mean"] is None else f"{v['tstr_ratio_mean']:.3f}"
-        mark = " (current)" if rule == res["current_rule"] else ""
+        mark = " (fixed rule before)" if rule == res["current_rule"] else ""
         mark += " **chosen**" if rule == res["chosen_rule"] else ""
         rows.append(
             [
@@ -185,9 +190,9 @@ def t_tune_trees() -> list[str]:
     holdout = [f"{n} {current[n]['holdout_fidelity']:.4f}" for n in names]
     return _md(headers, rows) + [
         "",
-        "Cells: fidelity / DCR share, each the mean over folds. Holdout fold's own fidelity against train: "
-        + ", ".join(holdout)
-        + ".",
+        "Cells: fidelity / DCR share / TSTR ratio, each the mean over folds. Holdout fold's own fidelity "
+        "against train: " + ", ".join(holdout) + ".",
+        f"Chosen by: {res.get('chosen_by', 'admissible')}.",
         "",
         provenance_line(doc),
     ]

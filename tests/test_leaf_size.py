@@ -10,6 +10,7 @@ import pytest
 from sklearn.datasets import load_wine
 
 from simulacra import TabularSynthesizer
+from simulacra.errors import UsageError
 from simulacra.tabular.models import leaf_size
 from simulacra.tabular.models.trees import SequentialTrees
 
@@ -29,12 +30,46 @@ def test_leaf_rule_is_the_documented_formula() -> None:
 def test_heldout_loglik_of_a_tree_without_splits_is_the_smoothed_marginal() -> None:
     fit = np.array([[0], [0], [0], [1]])
     test = np.array([[0], [1], [2]])
-    got = leaf_size.heldout_loglik(lambda pos, f: np.zeros(f.shape[0], np.int64), [0], [3], fit, test)
+    one_leaf = lambda pos, f: np.zeros(f.shape[0], np.int64)  # noqa: E731
+    got = leaf_size.heldout_loglik(one_leaf, [0], [3], fit, test, ranges=False)
     marg = (np.array([3, 1, 0]) + 0.5) / (4 + 1.5)
     a = leaf_size.PSEUDO_COUNT
     expected = np.log((np.array([3, 1, 0]) + a * marg) / (4 + a))
     assert got.shape == (3, 1)
     assert got[:, 0] == pytest.approx(expected)
+
+
+def test_ranges_are_runs_of_neighbouring_codes_of_about_equal_mass() -> None:
+    even = np.repeat(np.arange(10), 7)
+    assert leaf_size.group_codes(even, 10, 5).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    by_frequency = np.repeat(np.arange(6), [50, 20, 10, 10, 5, 5])
+    assert leaf_size.group_codes(by_frequency, 6, 3).tolist() == [0, 1, 2, 2, 2, 2]
+    # scored on ranges, a held-out code the leaf never saw still gets the mass of its neighbours
+    one_leaf = lambda pos, f: np.zeros(f.shape[0], np.int64)  # noqa: E731
+    fit = np.arange(0, 100, 2)[:, None]  # even codes only
+    test = np.array([[51]])
+    exact = leaf_size.heldout_loglik(one_leaf, [0], [100], fit, test, ranges=False)[0, 0]
+    ranged = leaf_size.heldout_loglik(one_leaf, [0], [100], fit, test, ranges=True)[0, 0]
+    assert ranged > exact + 1.0
+
+
+def test_scored_on_ranges_a_small_labelled_table_keeps_its_label(wine: pd.DataFrame) -> None:
+    from sklearn.ensemble import RandomForestClassifier
+
+    table = wine.assign(target=wine["target"].astype(str))
+    order = np.random.default_rng(0).permutation(len(table))
+    train, test = table.iloc[order[:118]], table.iloc[order[118:]]
+    accuracy, median_leaf = {}, {}
+    for scoring in ("ranges", "codes"):
+        synth = TabularSynthesizer("trees", seed=0, leaf_scoring=scoring).fit(train)
+        syn = synth.sample(len(train), seed=5)
+        clf = RandomForestClassifier(100, random_state=0).fit(syn.drop(columns="target"), syn["target"])
+        accuracy[scoring] = float((clf.predict(test.drop(columns="target")) == test["target"]).mean())
+        median_leaf[scoring] = float(np.median(synth.model_.leaf_choice_["rows_per_leaf"]))
+    assert accuracy["ranges"] >= 0.85
+    assert median_leaf["codes"] > median_leaf["ranges"]  # exact codes: larger leaves, less use
+    with pytest.raises(UsageError, match="leaf_scoring"):
+        TabularSynthesizer("trees", leaf_scoring="exact").fit(train)
 
 
 def test_columns_share_the_table_rung_unless_clearly_better_with_smaller_leaves() -> None:

@@ -180,7 +180,7 @@ def test_estimator_contract_params_and_sampling_plan(small, fitted) -> None:
     synth = TabularSynthesizer("trees", seed=2, min_samples_leaf=20)
     assert synth.get_params() == {"model": "trees", "seed": 2, "min_samples_leaf": 20}
     assert TabularSynthesizer(**synth.get_params()).get_params() == synth.get_params()
-    assert model_params("trees") == ["min_samples_leaf", "max_depth", "order", "seed"]
+    assert model_params("trees") == ["min_samples_leaf", "max_depth", "order", "seed", "leaf_scoring"]
     assert model_params("copula") == ["seed"]
     assert SequentialTrees(min_samples_leaf=5).get_params()["min_samples_leaf"] == 5
     plan = fitted.plan(3000, conditions={"sex": "Female"}, seed=11, chunk_rows=1000)

@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.tree._tree import Tree
 
+from ...errors import UsageError
 from ...progress import as_progress
 from ...seeding import step_seed
 from ..estimator import Estimator
@@ -44,11 +45,20 @@ class SequentialTrees(Estimator):
         max_depth: int | None = None,
         order: list[int] | None = None,
         seed: int = 0,
+        leaf_scoring: str = "ranges",
     ) -> None:
         self.min_samples_leaf = min_samples_leaf
         self.max_depth = max_depth
         self.order = order
         self.seed = seed
+        self.leaf_scoring = leaf_scoring
+
+    def check_params(self) -> None:
+        """One clear :class:`UsageError` for a leaf scoring the trees do not know."""
+        if self.leaf_scoring not in leaf_size.SCORINGS:
+            raise UsageError(
+                f"leaf_scoring must be one of {', '.join(leaf_size.SCORINGS)}, got {self.leaf_scoring!r}"
+            )
 
     def _leaf_sizes(self, codes: np.ndarray, cards: list[int], lead: list[int] | None) -> list[int]:
         """Rows per leaf at every column position: the given ``min_samples_leaf``, else chosen on
@@ -65,11 +75,18 @@ class SequentialTrees(Estimator):
             trial = SequentialTrees(leaf, self.max_depth, self.order, self.seed)
             trial.fit(codes[fit_rows], cards, lead=lead)
             return leaf_size.heldout_loglik(
-                trial._leaves, trial.order_, cards, codes[fit_rows], codes[test_rows], trial.n_lead_
+                trial._leaves,
+                trial.order_,
+                cards,
+                codes[fit_rows],
+                codes[test_rows],
+                trial.n_lead_,
+                ranges=self.leaf_scoring == "ranges",
             )
 
+        self.check_params()
         cs, totals = leaf_size.choose_multipliers(n, self.seed, score)
-        self.leaf_choice_ = {"multipliers": cs, "heldout_loglik": totals}
+        self.leaf_choice_ = {"scoring": self.leaf_scoring, "multipliers": cs, "heldout_loglik": totals}
         return [leaf_size.leaf_rule(n, c) for c in cs]
 
     @staticmethod
