@@ -143,3 +143,8 @@ def test_the_choice_is_seeded_saved_and_given_sizes_win(wine: pd.DataFrame, tmp_
     assert given.leaf_choice_ == {"given": 15, "rows_per_leaf": [15, 15]}
     few = SequentialTrees().fit(np.zeros((40, 2), dtype=np.int32), [1, 1])
     assert few.leaf_choice_ == {"multiplier": 2.0, "rows_per_leaf": [leaf_size.leaf_rule(40, 2.0)] * 2}
+
+
+def test_every_drawn_column_is_scored() -> None:
+    assert leaf_size.scored_positions(20, 0) == set(range(1, 20))  # the first column has no tree
+    assert leaf_size.scored_positions(20, 3) == set(range(3, 20))  # given columns are not drawn

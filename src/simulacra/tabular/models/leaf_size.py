@@ -41,8 +41,10 @@ FIXED_MULTIPLIER = 2.0
 SELECT_MIN_ROWS = 50
 SELECT_MAX_ROWS = 100_000  # above this n/100 >= 3·sqrt(n): the ladder's low rungs all give n/100
 FOLDS = 5  # each fold holds out a fifth of the rows
-ALL_FOLDS_MAX_ROWS = 5_000  # larger tables score one fold: it is enough, and each fit costs more
+ALL_FOLDS_MAX_CELLS = 40_000  # rows x scored columns; larger tables score one fold: it is enough,
+# and each fit costs more
 PSEUDO_COUNT = 2.0
+PATIENCE = 2  # rungs whose total is no better than the best before the climb stops
 SCORINGS = ("ranges", "codes")
 """What a held-out row is scored on: the range its value falls in (``score_groups`` runs of
 neighbouring codes; the default) or its exact code."""
@@ -63,6 +65,12 @@ def group_codes(codes: np.ndarray, k: int, groups: int) -> np.ndarray:
     return np.unique(raw, return_inverse=True)[1].reshape(-1)
 
 
+def scored_positions(m: int, n_lead: int) -> set[int]:
+    """The column positions whose held-out likelihood is scored: every one after the given (lead)
+    columns and the first (which has no tree)."""
+    return set(range(max(1, n_lead), m))
+
+
 def leaf_rule(n: int, c: float) -> int:
     """Rows per leaf for ``n`` training rows: ``max(n/100, c·sqrt(n))`` kept within 10..1000."""
     return int(np.clip(round(max(n / 100, c * np.sqrt(n))), 10, 1000))
@@ -74,7 +82,7 @@ def heldout_loglik(
     cards: list[int],
     fit_codes: np.ndarray,
     test_codes: np.ndarray,
-    skip: int = 0,
+    positions: set[int] | None = None,
     ranges: bool = True,
 ) -> np.ndarray:
     """Log-likelihood of every held-out row of ``test_codes`` under trees fitted on ``fit_codes``:
@@ -84,13 +92,13 @@ def heldout_loglik(
     to leaf indices. Each leaf's class counts are smoothed with ``PSEUDO_COUNT`` rows drawn from the
     column's marginal, so a code a leaf never saw costs a finite amount. With ``ranges`` a column of
     more than :func:`score_groups` codes is scored on runs of neighbouring codes instead of exact
-    codes. The first ``skip`` positions (columns given at sampling time) score 0.
+    codes. Only ``positions`` are scored (default: all); the others score 0.
     """
     fa = np.asfortranarray(fit_codes[:, order].astype(np.float32))
     fb = np.asfortranarray(test_codes[:, order].astype(np.float32))
     out = np.zeros((test_codes.shape[0], len(order)))
     for pos, col in enumerate(order):
-        if pos < skip:
+        if positions is not None and pos not in positions:
             continue
         k = int(cards[col])
         ya = fit_codes[:, col].astype(np.int64)
@@ -111,7 +119,7 @@ def heldout_loglik(
 
 
 def choose_multipliers(
-    n: int, seed: int, score: Callable[[int, np.ndarray, np.ndarray], np.ndarray]
+    n: int, seed: int, score: Callable[[int, np.ndarray, np.ndarray], np.ndarray], width: int = 1
 ) -> tuple[list[float], dict[str, float]]:
     """Climb the ladder of multipliers and choose a rung for every column position.
     ``score(leaf, fit_rows, test_rows)`` gives the held-out log-likelihood (rows × positions) of
@@ -125,21 +133,24 @@ def choose_multipliers(
     two columns do depend on each other, and a smaller leaf must earn its place, since small leaves
     copy rows.
 
-    The rows are cut into ``FOLDS`` folds; tables of up to ``ALL_FOLDS_MAX_ROWS`` rows score every
-    fold (a small table's single fold is too noisy to choose on), larger ones the first. Returns the
+    The rows are cut into ``FOLDS`` folds; tables of up to ``ALL_FOLDS_MAX_CELLS`` rows × ``width``
+    (scored columns) score every fold (a small table's single fold is too noisy to choose on),
+    larger ones the first. Returns the
     chosen ``c`` per position and every tried rung's mean total score. Rungs that give the same leaf
     size as the one before are skipped, and the climb stops once a leaf would exceed half the
-    fitting rows (no tree can split any more).
+    fitting rows (no tree can split any more) or, on a table scored on one fold (large: its curve is
+    smooth and each fit costs), once ``PATIENCE`` rungs have not beaten the best total (a column only
+    ever leaves the shared rung for smaller leaves, so larger rungs are not needed).
     """
     perm = derive_rng(seed, "trees", "leaf size").permutation(n)
     parts = np.array_split(perm, FOLDS)
-    used = range(FOLDS) if n <= ALL_FOLDS_MAX_ROWS else range(1)
+    used = range(FOLDS) if n * width <= ALL_FOLDS_MAX_CELLS else range(1)
     splits = [(np.sort(np.concatenate(parts[:i] + parts[i + 1 :])), np.sort(parts[i])) for i in used]
     n_fit = min(f.size for f, _ in splits)
     rungs: list[float] = []
     means: list[np.ndarray] = []
     errors: list[np.ndarray] = []
-    last_leaf = None
+    last_leaf, best_total, since = None, -np.inf, 0
     for c in MULTIPLIERS:
         leaf = leaf_rule(n_fit, c)
         if leaf == last_leaf:
@@ -148,8 +159,10 @@ def choose_multipliers(
         rows = np.vstack([score(leaf, f, t) for f, t in splits])
         rungs.append(c)
         means.append(rows.mean(axis=0))
+        total = float(means[-1].sum())
+        best_total, since = (total, 0) if total > best_total else (best_total, since + 1)
         errors.append(rows.std(axis=0, ddof=1) / np.sqrt(rows.shape[0]) if rows.shape[0] > 1 else 0 * rows[0])
-        if 2 * leaf > n_fit:
+        if 2 * leaf > n_fit or (len(splits) == 1 and since >= PATIENCE):
             break
     mean, err = np.vstack(means), np.vstack(errors)
     shared = int(np.argmax(mean.sum(axis=1)))  # the rung best for the table as a whole

@@ -71,8 +71,11 @@ class SequentialTrees(Estimator):
             self.leaf_choice_ = {"multiplier": leaf_size.FIXED_MULTIPLIER}
             return [leaf_size.leaf_rule(n, leaf_size.FIXED_MULTIPLIER)] * m
 
+        scored = leaf_size.scored_positions(m, len(lead or []))
+
         def score(leaf: int, fit_rows: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
             trial = SequentialTrees(leaf, self.max_depth, self.order, self.seed)
+            trial._grown = scored  # no trees for the given (lead) columns: they are not drawn
             trial.fit(codes[fit_rows], cards, lead=lead)
             return leaf_size.heldout_loglik(
                 trial._leaves,
@@ -80,12 +83,12 @@ class SequentialTrees(Estimator):
                 cards,
                 codes[fit_rows],
                 codes[test_rows],
-                trial.n_lead_,
+                positions=scored,
                 ranges=self.leaf_scoring == "ranges",
             )
 
         self.check_params()
-        cs, totals = leaf_size.choose_multipliers(n, self.seed, score)
+        cs, totals = leaf_size.choose_multipliers(n, self.seed, score, width=len(scored))
         self.leaf_choice_ = {"scoring": self.leaf_scoring, "multipliers": cs, "heldout_loglik": totals}
         return [leaf_size.leaf_rule(n, c) for c in cs]
 
@@ -122,7 +125,7 @@ class SequentialTrees(Estimator):
         self.tables_: list[LeafTable] = []
         for pos, col in enumerate(self.order_):
             target = codes[:, col].astype(np.int64)
-            if pos == 0 or cards[col] <= 1:
+            if pos == 0 or cards[col] <= 1 or pos not in getattr(self, "_grown", range(m)):
                 self.trees_.append(None)
                 self.leaf_maps_.append(np.zeros(1, dtype=np.int64))
                 leaf_ids = np.zeros(n, dtype=np.int64)
