@@ -136,10 +136,11 @@ def choose_multipliers(
     The rows are cut into ``FOLDS`` folds; tables of up to ``ALL_FOLDS_MAX_CELLS`` rows × ``width``
     (scored columns) score every fold (a small table's single fold is too noisy to choose on),
     larger ones the first. Returns the chosen ``c`` per position and every tried rung's mean total
-    score. Rungs that give the same leaf size as the one before are skipped, and the climb stops once a leaf would exceed half the
-    fitting rows (no tree can split any more) or, on a table scored on one fold (large: its curve is
-    smooth and each fit costs), once ``PATIENCE`` rungs have not beaten the best total (a column only
-    ever leaves the shared rung for smaller leaves, so larger rungs are not needed).
+    score. Rungs that give the same leaf size as the one before are skipped, and the climb stops
+    once a leaf would exceed half the fitting rows (no tree can split any more) or, on a table
+    scored on one fold (large: its curve is smooth and each fit costs), once ``PATIENCE`` rungs have
+    not beaten the best total (a column only ever leaves the shared rung for smaller leaves, so
+    larger rungs are not needed).
     """
     perm = derive_rng(seed, "trees", "leaf size").permutation(n)
     parts = np.array_split(perm, FOLDS)
