@@ -97,14 +97,15 @@ def heldout_loglik(
     fa = np.asfortranarray(fit_codes[:, order].astype(np.float32))
     fb = np.asfortranarray(test_codes[:, order].astype(np.float32))
     out = np.zeros((test_codes.shape[0], len(order)))
+    groups = score_groups(fit_codes.shape[0])
     for pos, col in enumerate(order):
         if positions is not None and pos not in positions:
             continue
         k = int(cards[col])
         ya = fit_codes[:, col].astype(np.int64)
         yb = test_codes[:, col].astype(np.int64)
-        if ranges and k > score_groups(ya.size):
-            mapping = group_codes(ya, k, score_groups(ya.size))
+        if ranges and k > groups:
+            mapping = group_codes(ya, k, groups)
             ya, yb, k = mapping[ya], mapping[yb], int(mapping.max()) + 1
         la = leaves_of(pos, fa[:, :pos])
         lb = leaves_of(pos, fb[:, :pos])

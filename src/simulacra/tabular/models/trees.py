@@ -74,14 +74,15 @@ class SequentialTrees(Estimator):
         scored = leaf_size.scored_positions(m, len(lead or []))
 
         def score(leaf: int, fit_rows: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
+            fit_codes = codes[fit_rows]
             trial = SequentialTrees(leaf, self.max_depth, self.order, self.seed)
             trial._grown = scored  # no trees for the given (lead) columns: they are not drawn
-            trial.fit(codes[fit_rows], cards, lead=lead)
+            trial.fit(fit_codes, cards, lead=lead)
             return leaf_size.heldout_loglik(
                 trial._leaves,
                 trial.order_,
                 cards,
-                codes[fit_rows],
+                fit_codes,
                 codes[test_rows],
                 positions=scored,
                 ranges=self.leaf_scoring == "ranges",
